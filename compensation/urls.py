@@ -1,0 +1,4 @@
+app_name = "compensation"
+
+urlpatterns: list = []
+api_urlpatterns: list = []

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class FounderConfig(AppConfig):
+    name = "founder"
+    verbose_name = "Founder"

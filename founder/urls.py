@@ -1,0 +1,4 @@
+app_name = "founder"
+
+urlpatterns: list = []
+api_urlpatterns: list = []

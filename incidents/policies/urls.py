@@ -1,0 +1,4 @@
+app_name = "policies"
+
+urlpatterns: list = []
+api_urlpatterns: list = []

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SloConfig(AppConfig):
+    name = "incidents.slo"
+    label = "slo"
+    verbose_name = "SLOs"

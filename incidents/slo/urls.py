@@ -1,0 +1,4 @@
+app_name = "slo"
+
+urlpatterns: list = []
+api_urlpatterns: list = []

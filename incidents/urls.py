@@ -1,0 +1,4 @@
+app_name = "incidents"
+
+urlpatterns: list = []
+api_urlpatterns: list = []

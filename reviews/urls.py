@@ -1,0 +1,4 @@
+app_name = "reviews"
+
+urlpatterns: list = []
+api_urlpatterns: list = []
