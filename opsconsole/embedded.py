@@ -71,6 +71,8 @@ class RedisServer:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # Its own session: a Ctrl-C meant for the command must not stop Redis under it.
+            start_new_session=True,
         )
         client = redis.Redis.from_url(self.url)
         for _ in range(200):

@@ -1,3 +1,4 @@
+import contextlib
 import os
 import signal
 import subprocess
@@ -49,7 +50,12 @@ class Command(BaseCommand):
             ],
             "beat": [python, "-m", "celery", "-A", "opsconsole", "beat", "--loglevel", "INFO"],
         }
-        children = {name: subprocess.Popen(command) for name, command in processes.items()}  # noqa: S603
+        # Each child leads its own process group, so that stopping it also stops what it started
+        # (runserver's autoreloader runs the server in a grandchild).
+        children = {
+            name: subprocess.Popen(command, start_new_session=True)  # noqa: S603
+            for name, command in processes.items()
+        }
         self._announce(port)
         try:
             while all(child.poll() is None for child in children.values()):
@@ -76,16 +82,18 @@ class Command(BaseCommand):
         self.stdout.write("\n".join(lines))
 
     def _stop(self, children: dict) -> None:
-        # Ctrl-C in a terminal reaches every child already; SIGINT the others for the same
-        # clean shutdown (Celery finishes its current task), then insist after a grace period.
+        # SIGINT is the clean stop for all three (Celery finishes its current task); after the
+        # grace period, whatever is left of a child's group is killed.
         for child in children.values():
-            if child.poll() is None:
-                child.send_signal(signal.SIGINT)
+            self._signal_group(child, signal.SIGINT)
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         for child in children.values():
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+            self._signal_group(child, signal.SIGKILL)
         self.stdout.write("Stopped.")
+
+    @staticmethod
+    def _signal_group(child: subprocess.Popen, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signum)
