@@ -288,6 +288,12 @@ OUTBOX_TIMEOUT_SECONDS = float(env("OUTBOX_TIMEOUT_SECONDS", "5"))
 
 IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
 
+# --- Incidents -----------------------------------------------------------------------------------
+
+# A resolved incident whose errors return within this window reopens as "regressed"; later, the
+# errors open a new incident.
+INCIDENT_REGRESSION_WINDOW = timedelta(days=int(env("INCIDENT_REGRESSION_DAYS", "7")))
+
 # --- Logging -------------------------------------------------------------------------------------
 
 LOG_FORMAT = env("LOG_FORMAT", "console")  # "json" in production
