@@ -83,7 +83,8 @@ def check_frequency(proposal: CompensationProposal) -> None:
             f"(more than {rules.FREQUENCY_LIMIT}): a care lead decides.",
         )
     else:
-        set_check(proposal, "frequency", "pass", f"{granted} earlier compensations {window}.")
+        noun = "compensation" if granted == 1 else "compensations"
+        set_check(proposal, "frequency", "pass", f"{granted} earlier {noun} {window}.")
 
 
 def check_fraud(proposal: CompensationProposal) -> None:

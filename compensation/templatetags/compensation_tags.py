@@ -78,3 +78,9 @@ def incident_link(proposal) -> str:
 @register.filter
 def may_approve(approver, proposal) -> bool:
     return approver.may_approve(proposal)
+
+
+@register.filter
+def words(role: str) -> str:
+    """care_lead → "care lead", four_eyes → "four eyes"."""
+    return (role or "").replace("_", " ")
