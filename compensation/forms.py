@@ -102,7 +102,7 @@ class LimitForm(forms.Form):
 
 
 class BudgetForm(forms.Form):
-    market = forms.CharField(max_length=6, validators=[market_validator])
+    market = forms.CharField(max_length=6, help_text="Like AT-VIE.")
     month = forms.DateField(
         widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
         input_formats=["%Y-%m", "%Y-%m-%d"],
@@ -111,7 +111,9 @@ class BudgetForm(forms.Form):
     amount_eur = forms.DecimalField(max_digits=14, decimal_places=2, min_value=0, label="EUR")
 
     def clean_market(self) -> str:
-        return self.cleaned_data["market"].upper()
+        market = self.cleaned_data["market"].upper()
+        market_validator(market)
+        return market
 
 
 class MonthForm(forms.Form):
