@@ -188,3 +188,33 @@ def test_the_founders_headline_figures(pending, people, system):
         Decimal("30.00"),
         -100,
     )
+
+
+def test_editing_a_policy_in_admin_also_makes_a_new_version(login, policy):
+    admin = login("admin")
+    page = admin.get(f"/admin/compensation/compensationpolicy/{policy.pk}/change/")
+    assert page.status_code == 200
+    form = {
+        "name": "Vendor no-show (admin)",
+        "description": "",
+        "is_active": "on",
+        "categories": "",
+        "severities": "",
+        "sources": "",
+        "faults": "",
+        "products": "",
+        "markets": "",
+        "priority": 100,
+        "channel": "trutta_token",
+        "refund_percent": 0,
+        "value_type": "fixed",
+        "value": "12",
+        "cap": "",
+        "currency": "EUR",
+        "compensation_profile_id": "",
+        "reason_code": "VENDOR_NO_SHOW",
+    }
+    admin.post(f"/admin/compensation/compensationpolicy/{policy.pk}/change/", form)
+    versions = list(CompensationPolicy.objects.filter(key=policy.key).order_by("version"))
+    assert [v.version for v in versions] == [1, 2] and versions[1].name == "Vendor no-show (admin)"
+    assert versions[0].name == "Vendor no-show" and not versions[0].is_current
