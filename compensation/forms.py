@@ -5,6 +5,7 @@ from django.contrib.postgres.forms import SimpleArrayField
 from django.utils import timezone
 
 from compensation.models import ApproverRole, Channel, CompensationPolicy, Fault, ValueType
+from compensation.operations.settings import POLICY_FIELDS
 from incidents.models import Category, Severity, Source
 from opsconsole.models import market_validator
 
@@ -54,27 +55,7 @@ class PolicyForm(forms.ModelForm):
 
     class Meta:
         model = CompensationPolicy
-        fields = [
-            "name",
-            "description",
-            "is_active",
-            "categories",
-            "severities",
-            "sources",
-            "faults",
-            "products",
-            "markets",
-            "priority",
-            "channel",
-            "refund_percent",
-            "value_type",
-            "value",
-            "cap",
-            "currency",
-            "auto_approve",
-            "compensation_profile_id",
-            "reason_code",
-        ]
+        fields = list(POLICY_FIELDS)
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
     def clean(self):
