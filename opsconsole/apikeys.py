@@ -26,6 +26,7 @@ SCOPES = {
     "preflight:read": "ask for preflight and quality-gate decisions",
     "runtime:write": "send runtime events for supervision",
     "contracts:write": "submit contracts for founder review",
+    "compensation:read": "read compensation proposals and their state",
     "compensation:write": "propose compensations and report issuing results",
 }
 

@@ -20,4 +20,8 @@ app.conf.beat_schedule = {
     "outbox-relay-sweep": {"task": "opsconsole.outbox_relay", "schedule": 10.0},
     "idempotency-keys-expire": {"task": "opsconsole.expire_idempotency_keys", "schedule": 3600.0},
     "jobs-resend-queued": {"task": "opsconsole.resend_queued_jobs", "schedule": 60.0},
+    # Policies turn newly attached affected users into proposals; the sweep issues approved
+    # proposals whose kick to the issue task was lost.
+    "compensation-propose": {"task": "compensation.propose", "schedule": 300.0},
+    "compensation-issue-approved": {"task": "compensation.issue_approved", "schedule": 60.0},
 }

@@ -12,12 +12,16 @@ __all__ = ["RedisServer", "WebhookReceiver", "free_port"]
 
 
 class WebhookReceiver:
-    """Records every POST; answers with the next status in `statuses` (then 200)."""
+    """Records every POST; answers with the next status in `statuses` (then 200). Clear `hold`
+    to keep requests waiting for their answer (a subscriber that is slow, or a sender that dies
+    before it hears back) until it is set again."""
 
     def __init__(self):
         self.requests: list[dict] = []
         self.statuses: list[int] = []
         self.lock = threading.Lock()
+        self.hold = threading.Event()
+        self.hold.set()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -26,9 +30,13 @@ class WebhookReceiver:
                 with receiver.lock:
                     receiver.requests.append({"headers": dict(self.headers), "body": body})
                     status = receiver.statuses.pop(0) if receiver.statuses else 200
-                self.send_response(status)
-                self.end_headers()
-                self.wfile.write(b"{}")
+                receiver.hold.wait(timeout=30)
+                try:
+                    self.send_response(status)
+                    self.end_headers()
+                    self.wfile.write(b"{}")
+                except OSError:
+                    pass  # the sender is gone
 
             def log_message(self, *args):
                 pass

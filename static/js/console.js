@@ -117,6 +117,11 @@
       event.preventDefault();
       if (["INPUT", "SELECT", "TEXTAREA"].includes(target.tagName)) target.focus();
       else target.click();
+      // A hotkey on a <summary> opens its <details>: put the cursor in its first field.
+      if (target.tagName === "SUMMARY") {
+        const field = target.parentElement.querySelector("input:not([type=hidden]), textarea");
+        if (field) field.focus();
+      }
     }
   });
 
