@@ -172,6 +172,13 @@ class Incident(ConcurrentTransitionMixin, models.Model):
                 fields=["severity", "-last_seen_at", "-id"], name="incident_severity_recent"
             ),
             GinIndex(fields=["title"], opclasses=["gin_trgm_ops"], name="incident_title_trgm"),
+            # MTTA/MTTR windows and pattern detection read incidents by when they opened/resolved.
+            models.Index(fields=["opened_at"], name="incident_opened"),
+            models.Index(
+                fields=["resolved_at"],
+                condition=models.Q(resolved_at__isnull=False),
+                name="incident_resolved",
+            ),
         ]
         permissions = [
             ("acknowledge_incident", "Can acknowledge, assign and annotate incidents"),
@@ -344,3 +351,60 @@ class AffectedUser(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_ref} in #{self.incident_id}"
+
+
+class PatternKind(models.TextChoices):
+    CATEGORY_CLUSTER = "category_cluster", "Category cluster"
+    SEVERITY_SPIKE = "severity_spike", "Severity spike"
+    CASCADE = "cascade", "Cascade failure"
+
+
+class Pattern(models.Model):
+    """Incidents that belong together: a cluster in one category, a spike of serious incidents, or
+    a cascade from one upstream component or one session.
+
+    Found by incidents.detect_patterns over sliding windows. A pattern still under way when the
+    next window is examined is extended rather than found again, and (kind, key, window_start) is
+    unique, so rerunning a window creates nothing twice. Not in pghistory: a detection is a fact
+    the job derives; what it changes on an incident is on that incident's timeline.
+    """
+
+    kind = models.CharField(max_length=20, choices=PatternKind.choices)
+    key = models.CharField(
+        max_length=200, help_text="What ties the incidents: a category, a component, a session…"
+    )
+    title = models.CharField(max_length=300)
+    confidence = models.FloatField(help_text="0 to 1: how sure the rules are that this is real.")
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    incident_count = models.PositiveIntegerField(default=0)
+    details = models.JSONField(default=dict, blank=True)
+    incidents = models.ManyToManyField(Incident, related_name="patterns", blank=True)
+    detected_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-window_end", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "key", "window_start"], name="pattern_once_per_window"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(confidence__gte=0, confidence__lte=1),
+                name="pattern_confidence_0_to_1",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(window_start__lte=models.F("window_end")),
+                name="pattern_window_in_order",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["-window_end", "-id"], name="pattern_recent"),
+            models.Index(fields=["kind", "key", "-window_end"], name="pattern_kind_key_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("incidents:pattern_list") + f"#pattern-{self.pk}"

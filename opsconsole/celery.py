@@ -20,4 +20,7 @@ app.conf.beat_schedule = {
     "outbox-relay-sweep": {"task": "opsconsole.outbox_relay", "schedule": 10.0},
     "idempotency-keys-expire": {"task": "opsconsole.expire_idempotency_keys", "schedule": 3600.0},
     "jobs-resend-queued": {"task": "opsconsole.resend_queued_jobs", "schedule": 60.0},
+    # Incidents: patterns over the windows ending at each 5-minute mark; suppressions that ran out.
+    "incidents-detect-patterns": {"task": "incidents.detect_patterns", "schedule": 300.0},
+    "incidents-end-suppressions": {"task": "incidents.end_suppressions", "schedule": 60.0},
 }
