@@ -250,15 +250,21 @@ def overview(request):
             "series": [
                 {"label": "opened", "color": "#d46b08"},
                 {"label": "resolved", "color": "#1f8a4c"},
-                {"label": "MTTR (h)", "color": "#2f6fde", "scale": "y2", "dash": [4, 4]},
             ],
             "yLabel": "incidents",
-            "y2Label": "hours",
-            "height": 200,
+            "height": 180,
             "data": [
                 [int(day.timestamp()) for day, *_ in days],
                 [opened for _, opened, _, _ in days],
                 [resolved for _, _, resolved, _ in days],
+            ],
+        },
+        "mttr_chart": {
+            "series": [{"label": "MTTR (hours)", "color": "#2f6fde"}],
+            "yLabel": "hours",
+            "height": 180,
+            "data": [
+                [int(day.timestamp()) for day, *_ in days],
                 [round(hours, 1) if hours is not None else None for *_, hours in days],
             ],
         },

@@ -159,7 +159,7 @@ def _link(pattern: Pattern, match: rules.PatternMatch, actor: Actor) -> int:
     if not new_ids:
         return 0
     pattern.incidents.add(*new_ids)
-    message = f"Part of a pattern: {pattern.title} (confidence {pattern.confidence:.0%})."
+    message = f"{pattern.title} (confidence {pattern.confidence:.0%})."
     TimelineEntry.objects.bulk_create(
         timeline_entry(
             Incident(pk=pk),
