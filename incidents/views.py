@@ -13,6 +13,7 @@ from django.http import Http404, QueryDict
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from rest_framework.exceptions import ValidationError
 
 from incidents import selectors
 from incidents.filters import IncidentFilter, PatternFilter
@@ -27,6 +28,7 @@ from incidents.operations import (
     incidents_bulk_acknowledge,
     incidents_bulk_resolve,
 )
+from opsconsole.pagination import DEFAULT_PAGE_SIZE, page_size_from
 from opsconsole.registry import Actor
 from opsconsole.web import form_errors_from, page_of, render_page, require_perm
 
@@ -42,7 +44,7 @@ def incident_list(request):
     filters = IncidentFilter(
         data, queryset=selectors.incident_list(viewer=request.user), request=request
     )
-    page = page_of(request, filters.qs, ordering=selectors.LIST_ORDERING)
+    page = page_of(request, filters.qs, ordering=selectors.LIST_ORDERING, size=_page_size(request))
     return render_page(
         request,
         "incidents/incident_list.html",
@@ -54,6 +56,14 @@ def incident_list(request):
         },
         partial="incident-rows",
     )
+
+
+def _page_size(request) -> int:
+    """?page_size= as the API takes it (1 to 200); a bad value falls back to the default."""
+    try:
+        return page_size_from(request.GET)
+    except ValidationError:
+        return DEFAULT_PAGE_SIZE
 
 
 def _incident_or_404(request, pk: int) -> Incident:

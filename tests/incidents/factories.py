@@ -36,9 +36,11 @@ def incident_with_events(
 
 
 def incidents_for(count: int, **overrides) -> list[Incident]:
-    """`count` distinct incidents (distinct components), one event each."""
+    """`count` distinct incidents (distinct components), one event each, in one batch."""
     tenant = TenantFactory()
-    return [
-        incident_with_events(tenant=tenant, component=f"service-{number}", **overrides)
+    events = [
+        error_event(tenant.pk, component=f"service-{number}", **overrides)
         for number in range(count)
     ]
+    summary = errors_ingest(actor=Actor.for_system("tests"), events=events).unwrap()
+    return list(Incident.objects.filter(pk__in=summary.incident_ids))
