@@ -8,8 +8,9 @@ repeat them. Every incident change that matters is on its timeline and in its hi
 import pghistory
 import pgtrigger
 from django.conf import settings
-from django.contrib.postgres.indexes import BrinIndex, GinIndex
+from django.contrib.postgres.indexes import BrinIndex, GinIndex, OpClass
 from django.db import models
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
@@ -171,7 +172,10 @@ class Incident(ConcurrentTransitionMixin, models.Model):
             models.Index(
                 fields=["severity", "-last_seen_at", "-id"], name="incident_severity_recent"
             ),
-            GinIndex(fields=["title"], opclasses=["gin_trgm_ops"], name="incident_title_trgm"),
+            # icontains compares UPPER(title): the trigram index is on that expression.
+            GinIndex(
+                OpClass(Upper("title"), name="gin_trgm_ops"), name="incident_title_upper_trgm"
+            ),
             # MTTA/MTTR windows and pattern detection read incidents by when they opened/resolved.
             models.Index(fields=["opened_at"], name="incident_opened"),
             models.Index(
