@@ -266,6 +266,8 @@ class _Demo:
         first, second, third, fourth = incidents[:4]
         self.work(first, self.now - hours[0], ack_after=timedelta(minutes=12))
         self.work(second, self.now - hours[1], ack_after=timedelta(minutes=4))
+        for incident, ago in zip(incidents[4:6], hours[4:6], strict=True):
+            self.work(incident, self.now - ago, ack_after=timedelta(minutes=9))
         with time_machine.travel(self.now - timedelta(hours=3), tick=False):
             incident_note_add(
                 actor=self.sre,
