@@ -98,11 +98,12 @@ def test_people_may_not_run_detection(make_user):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_beat_task_detects_on_the_five_minute_grid_and_records_a_job():
-    cascade_incidents()
-    moment = timezone.now().replace(second=30) + timedelta(minutes=3)
+    opened = window_end_for(timezone.now()) - timedelta(minutes=9)  # a minute after a grid point
+    with time_machine.travel(opened, tick=False):
+        cascade_incidents()
+    moment = opened + timedelta(minutes=6, seconds=30)
     with time_machine.travel(moment, tick=False):
         assert detect_patterns_task()
     job = JobRun.objects.get(name="incidents.detect_patterns")
     assert job.status == "succeeded" and job.result["created"] >= 1
-    assert job.params["window_end"] == window_end_for(moment).isoformat()
-    assert window_end_for(moment).minute % 5 == 0
+    assert job.params["window_end"] == (opened + timedelta(minutes=4)).isoformat()
