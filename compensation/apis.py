@@ -17,7 +17,7 @@ from compensation.operations import (
     proposal_reject,
 )
 from compensation.selectors import proposal_list
-from incidents.selectors import incident_get
+from incidents.selectors import incident_by_pk
 from opsconsole.api import result_response
 from opsconsole.idempotency import idempotent
 from opsconsole.models import User
@@ -193,7 +193,7 @@ class ProposalCreateApi(APIView):
         body = ProposalCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        incident = incident_get(pk=data["incident_id"])
+        incident = incident_by_pk(pk=data["incident_id"])
         if incident is None:
             raise serializers.ValidationError({"incident_id": ["No such incident."]})
         proposer = None

@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 
+from opsconsole.navigation import NavItem
 from opsconsole.roles import CARE_AGENT, CARE_LEAD, FINANCE, FOUNDER, SRE
 
 READ = [
@@ -8,6 +9,7 @@ READ = [
     "incidents.view_timelineentry",
     "incidents.view_affecteduser",
     "incidents.view_component",
+    "incidents.view_pattern",
 ]
 WORK = [
     "incidents.acknowledge_incident",
@@ -31,3 +33,18 @@ class IncidentsConfig(AppConfig):
         ],
         FINANCE: ["incidents.view_incident"],
     }
+
+    nav = (
+        NavItem(
+            "Incident overview",
+            "incidents:overview",
+            "incidents.view_errorevent",
+            section="Reliability",
+            order=10,
+        ),
+        NavItem(
+            "Incidents", "incidents:incident_list", "incidents.view_incident", "Reliability", 20
+        ),
+        NavItem("Patterns", "incidents:pattern_list", "incidents.view_pattern", "Reliability", 30),
+    )
+    home = {SRE: "incidents:overview"}

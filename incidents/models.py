@@ -8,8 +8,9 @@ repeat them. Every incident change that matters is on its timeline and in its hi
 import pghistory
 import pgtrigger
 from django.conf import settings
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import BrinIndex, GinIndex, OpClass
 from django.db import models
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
@@ -171,7 +172,17 @@ class Incident(ConcurrentTransitionMixin, models.Model):
             models.Index(
                 fields=["severity", "-last_seen_at", "-id"], name="incident_severity_recent"
             ),
-            GinIndex(fields=["title"], opclasses=["gin_trgm_ops"], name="incident_title_trgm"),
+            # icontains compares UPPER(title): the trigram index is on that expression.
+            GinIndex(
+                OpClass(Upper("title"), name="gin_trgm_ops"), name="incident_title_upper_trgm"
+            ),
+            # MTTA/MTTR windows and pattern detection read incidents by when they opened/resolved.
+            models.Index(fields=["opened_at"], name="incident_opened"),
+            models.Index(
+                fields=["resolved_at"],
+                condition=models.Q(resolved_at__isnull=False),
+                name="incident_resolved",
+            ),
         ]
         permissions = [
             ("acknowledge_incident", "Can acknowledge, assign and annotate incidents"),
@@ -238,11 +249,13 @@ class ErrorEvent(models.Model):
     received_at = models.DateTimeField()
 
     class Meta:
+        # Every index is paid for by each of the thousands of events a second, so there are
+        # few: the incident's recent events (detail page, severity volume), and a BRIN on
+        # occurred_at — events arrive in time order, so a block range index answers the window
+        # summaries (counts by class and component) at a sliver of a b-tree's insert cost.
         indexes = [
             models.Index(fields=["incident", "-occurred_at"], name="event_incident_recent"),
-            models.Index(fields=["occurred_at"], name="event_occurred"),
-            models.Index(fields=["component", "occurred_at"], name="event_component_time"),
-            models.Index(fields=["error_class", "occurred_at"], name="event_class_time"),
+            BrinIndex(fields=["occurred_at"], name="event_occurred_brin", pages_per_range=32),
         ]
 
     def __str__(self) -> str:
@@ -262,7 +275,9 @@ class IncidentTenant(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["incident", "tenant"], name="incident_tenant_once")
         ]
-        indexes = [models.Index(fields=["tenant", "-last_seen_at"], name="tenant_incidents_recent")]
+        # Only the tenant is indexed beside the unique pair: the counters change with every batch,
+        # and with no indexed column among them PostgreSQL updates the row in place (HOT).
+        indexes = [models.Index(fields=["tenant"], name="incident_tenant_by_tenant")]
 
     def __str__(self) -> str:
         return f"{self.incident_id} and {self.tenant_id}"
@@ -344,3 +359,60 @@ class AffectedUser(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_ref} in #{self.incident_id}"
+
+
+class PatternKind(models.TextChoices):
+    CATEGORY_CLUSTER = "category_cluster", "Category cluster"
+    SEVERITY_SPIKE = "severity_spike", "Severity spike"
+    CASCADE = "cascade", "Cascade failure"
+
+
+class Pattern(models.Model):
+    """Incidents that belong together: a cluster in one category, a spike of serious incidents, or
+    a cascade from one upstream component or one session.
+
+    Found by incidents.detect_patterns over sliding windows. A pattern still under way when the
+    next window is examined is extended rather than found again, and (kind, key, window_start) is
+    unique, so rerunning a window creates nothing twice. Not in pghistory: a detection is a fact
+    the job derives; what it changes on an incident is on that incident's timeline.
+    """
+
+    kind = models.CharField(max_length=20, choices=PatternKind.choices)
+    key = models.CharField(
+        max_length=200, help_text="What ties the incidents: a category, a component, a session…"
+    )
+    title = models.CharField(max_length=300)
+    confidence = models.FloatField(help_text="0 to 1: how sure the rules are that this is real.")
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    incident_count = models.PositiveIntegerField(default=0)
+    details = models.JSONField(default=dict, blank=True)
+    incidents = models.ManyToManyField(Incident, related_name="patterns", blank=True)
+    detected_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-window_end", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "key", "window_start"], name="pattern_once_per_window"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(confidence__gte=0, confidence__lte=1),
+                name="pattern_confidence_0_to_1",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(window_start__lte=models.F("window_end")),
+                name="pattern_window_in_order",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["-window_end", "-id"], name="pattern_recent"),
+            models.Index(fields=["kind", "key", "-window_end"], name="pattern_kind_key_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("incidents:pattern_list") + f"#pattern-{self.pk}"

@@ -24,4 +24,7 @@ app.conf.beat_schedule = {
     # proposals whose kick to the issue task was lost.
     "compensation-propose": {"task": "compensation.propose", "schedule": 300.0},
     "compensation-issue-approved": {"task": "compensation.issue_approved", "schedule": 60.0},
+    # Incidents: patterns over the windows ending at each 5-minute mark; suppressions that ran out.
+    "incidents-detect-patterns": {"task": "incidents.detect_patterns", "schedule": 300.0},
+    "incidents-end-suppressions": {"task": "incidents.end_suppressions", "schedule": 60.0},
 }

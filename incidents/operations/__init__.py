@@ -1,5 +1,10 @@
 """The incidents app's writes, one module per concern; importing this package registers them."""
 
+from incidents.operations.bulk import (
+    BulkOutcome,
+    incidents_bulk_acknowledge,
+    incidents_bulk_resolve,
+)
 from incidents.operations.ingest import ErrorEventIn, IngestSummary, errors_ingest
 from incidents.operations.lifecycle import (
     affected_users_attach,
@@ -13,8 +18,11 @@ from incidents.operations.lifecycle import (
     incident_resolve,
     suppressions_end,
 )
+from incidents.operations.patterns import DetectionSummary, patterns_detect
 
 __all__ = [
+    "BulkOutcome",
+    "DetectionSummary",
     "ErrorEventIn",
     "IngestSummary",
     "affected_users_attach",
@@ -27,5 +35,8 @@ __all__ = [
     "incident_override_revert",
     "incident_reopen",
     "incident_resolve",
+    "incidents_bulk_acknowledge",
+    "incidents_bulk_resolve",
+    "patterns_detect",
     "suppressions_end",
 ]

@@ -252,7 +252,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "IncidentSeverityEnum": "incidents.models.Severity.choices",
+        "SeverityHintEnum": "incidents.models.SeverityHint.choices",
+        "IncidentSourceEnum": "incidents.models.Source.choices",
+        "EventSourceEnum": "incidents.validation.SOURCES",
+    },
 }
 
 # --- Celery --------------------------------------------------------------------------------------
@@ -293,6 +298,9 @@ IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
 # A resolved incident whose errors return within this window reopens as "regressed"; later, the
 # errors open a new incident.
 INCIDENT_REGRESSION_WINDOW = timedelta(days=int(env("INCIDENT_REGRESSION_DAYS", "7")))
+# Error events may be stamped this far in the future (senders' clocks drift) and this far back.
+INCIDENT_CLOCK_SKEW_SECONDS = int(env("INCIDENT_CLOCK_SKEW_SECONDS", "300"))
+INCIDENT_EVENT_MAX_AGE_DAYS = int(env("INCIDENT_EVENT_MAX_AGE_DAYS", "30"))
 
 # --- Logging -------------------------------------------------------------------------------------
 

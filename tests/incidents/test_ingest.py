@@ -138,3 +138,41 @@ def test_concurrent_replays_of_one_batch_store_it_once(make_event, system):
     results = run_concurrently(lambda: errors_ingest(actor=system, events=events), 3)
     assert sum(result.value.accepted for result in results) == 30
     assert Incident.objects.get().event_count == 30
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_batches_over_the_same_incidents_in_any_order_neither_deadlock_nor_lose(
+    make_event,
+):
+    """Batches sharing ten incidents (and some events), each in its own order, from four
+    threads: every batch is stored and every counter adds up."""
+    import random
+
+    from tests.factories import TenantFactory
+
+    tenants = [TenantFactory() for _ in range(4)]
+    shared = [make_event(component=f"svc-{n}") for n in range(10)]
+    batches = []
+    for seed, tenant in enumerate(tenants):
+        events = [
+            make_event(component=f"svc-{n % 10}", tenant_id=tenant.pk) for n in range(60)
+        ] + shared
+        random.Random(seed).shuffle(events)
+        batches.append(events)
+    queue = iter(batches)
+    results = run_concurrently(lambda: errors_ingest(actor=system_actor(), events=next(queue)), 4)
+    assert all(result.ok for result in results), [result.error for result in results]
+    assert sum(result.value.accepted for result in results) == 4 * 60 + 10
+    assert (
+        ErrorEvent.objects.count()
+        == 250
+        == sum(Incident.objects.values_list("event_count", flat=True))
+    )
+    assert IncidentTenant.objects.count() == 10 * 5  # four senders and the fixture's tenant
+    assert set(Incident.objects.values_list("tenant_count", flat=True)) == {5}
+
+
+def system_actor():
+    from opsconsole.registry import Actor
+
+    return Actor.for_system("tests")
