@@ -257,6 +257,9 @@ SPECTACULAR_SETTINGS = {
         "SeverityHintEnum": "incidents.models.SeverityHint.choices",
         "IncidentSourceEnum": "incidents.models.Source.choices",
         "EventSourceEnum": "incidents.validation.SOURCES",
+        "IncidentStatusEnum": "incidents.models.Status.choices",
+        "ProposalStatusEnum": "compensation.models.Status.choices",
+        "IssueStatusEnum": "compensation.models.IssueStatus.choices",
     },
 }
 
