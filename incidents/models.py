@@ -283,6 +283,33 @@ class IncidentTenant(models.Model):
         return f"{self.incident_id} and {self.tenant_id}"
 
 
+class CountDelta(models.Model):
+    """Events a batch added to one incident for one tenant, waiting to be folded into the
+    incident's counters and its IncidentTenant row (incidents.operations.fold).
+
+    Batches write deltas instead of updating the incidents they touch, so concurrent batches on
+    the same busy incidents never wait for each other's row locks; one folder at a time applies
+    them, usually the next batch itself, otherwise the beat sweep. Plumbing, not history.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    # No database foreign keys: an insert would take a key-share lock on the incident row, and
+    # the fold is the only reader.
+    incident = models.ForeignKey(
+        Incident, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    events = models.PositiveIntegerField()
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    hint_rank = models.PositiveSmallIntegerField(help_text="0 none, 1 info … 4 critical")
+
+    def __str__(self) -> str:
+        return f"+{self.events} for #{self.incident_id}"
+
+
 class TimelineKind(models.TextChoices):
     OPENED = "opened", "Opened"
     ESCALATED = "escalated", "Escalated"

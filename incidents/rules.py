@@ -22,17 +22,21 @@ def at_least(severity: str, floor: str) -> str:
 # --- Fingerprints --------------------------------------------------------------------------------
 
 # Order matters: the specific shapes go before the general ones that would eat parts of them.
+# Each pattern comes with a character it cannot match without, so a message is only scanned by
+# the patterns that might apply — ingestion normalizes every event it receives.
 _VOLATILE = [
     (
         re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I),
         "<uuid>",
+        "-",
     ),
-    (re.compile(r"\b[\w.+-]+@[\w-]+(\.[\w-]+)+\b"), "<email>"),
+    (re.compile(r"\b[\w.+-]+@[\w-]+(\.[\w-]+)+\b"), "<email>", "@"),
     (
         re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?\b"),
         "<ts>",
+        "-",
     ),
-    (re.compile(r"\b(\d{1,3}\.){3}\d{1,3}(:\d+)?\b"), "<ip>"),
+    (re.compile(r"\b(\d{1,3}\.){3}\d{1,3}(:\d+)?\b"), "<ip>", "."),
     # IPv6: compressed (with ::) or all eight groups, so clock times like 10:15:02 stay apart.
     (
         re.compile(
@@ -40,20 +44,25 @@ _VOLATILE = [
             re.I,
         ),
         "<ip>",
+        ":",
     ),
-    (re.compile(r"\b0x[0-9a-f]+\b", re.I), "<hex>"),
-    (re.compile(r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b", re.I), "<hex>"),
-    (re.compile(r"\b[A-Z]{2,6}-\d+\b"), "<id>"),  # platform refs: TEN-123, PRS-99, VEN-7
-    (re.compile(r"\d+(\.\d+)?"), "<n>"),
+    (re.compile(r"\b0x[0-9a-f]+\b", re.I), "<hex>", ""),
+    (re.compile(r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b", re.I), "<hex>", ""),
+    (re.compile(r"\b[A-Z]{2,6}-\d+\b"), "<id>", "-"),  # platform refs: TEN-123, PRS-99, VEN-7
+    (re.compile(r"\d+(\.\d+)?"), "<n>", ""),
 ]
 _SPACES = re.compile(r"\s+")
+_DIGIT = re.compile(r"\d")
 
 
 def normalize_message(message: str) -> str:
     """The message with what changes from one occurrence to the next replaced by placeholders."""
     normalized = message
-    for pattern, placeholder in _VOLATILE:
-        normalized = pattern.sub(placeholder, normalized)
+    # Every shape but an e-mail address has a digit: a message without one skips them all.
+    patterns = _VOLATILE if _DIGIT.search(message) else _VOLATILE[1:2]
+    for pattern, placeholder, needs in patterns:
+        if needs in normalized:
+            normalized = pattern.sub(placeholder, normalized)
     return _SPACES.sub(" ", normalized).strip()[:500]
 
 

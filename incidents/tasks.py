@@ -1,4 +1,4 @@
-"""The incidents app's background work: pattern detection, suppressions running out, bulk actions.
+"""The incidents app's background work: counters, patterns, suppressions running out, bulk actions.
 
 Each task takes ids or a time, re-reads what it needs and calls operations as the system (or, for
 a bulk job, as the person who started it). All are safe to run twice or alongside themselves:
@@ -11,7 +11,7 @@ from datetime import datetime
 from celery import shared_task
 from django.utils import timezone
 
-from incidents.operations import suppressions_end
+from incidents.operations import counters_fold, suppressions_end
 from incidents.operations.bulk import run_bulk_job
 from incidents.operations.patterns import patterns_detect, window_end_for
 from opsconsole.jobs import RunningJob, run_job, run_tracked
@@ -48,3 +48,9 @@ def end_suppressions_task() -> int:
 def bulk_act_task(self, job_id: int) -> bool:
     """Run a bulk acknowledge/resolve job (see incidents.operations.bulk)."""
     return run_job(job_id, run_bulk_job, task_id=self.request.id or "")
+
+
+@shared_task(name="incidents.fold_counters")
+def fold_counters_task() -> int:
+    """Fold the count deltas no batch has folded yet (one folder at a time; repeats are cheap)."""
+    return counters_fold(actor=Actor.for_system("incidents.fold_counters")).unwrap()

@@ -27,4 +27,6 @@ app.conf.beat_schedule = {
     # Incidents: patterns over the windows ending at each 5-minute mark; suppressions that ran out.
     "incidents-detect-patterns": {"task": "incidents.detect_patterns", "schedule": 300.0},
     "incidents-end-suppressions": {"task": "incidents.end_suppressions", "schedule": 60.0},
+    # Batches fold each other's count deltas as they arrive; this folds what a burst left behind.
+    "incidents-fold-counters": {"task": "incidents.fold_counters", "schedule": 10.0},
 }

@@ -314,6 +314,9 @@ def _as_operation_error(exc: Exception, spec: OperationSpec) -> OperationError:
         if sqlstate in {"23505", "23P01"}:  # unique or exclusion violation: someone got there first
             return Conflict("This conflicts with a change made at the same time; reload and retry.")
         return Invalid(f"The data breaks a rule of the database: {exc}".strip())
+    if getattr(exc.__cause__, "sqlstate", "") in {"40P01", "40001"}:
+        # A deadlock or serialization failure: a concurrent change won; nothing was written.
+        return Conflict("Another change got in the way; nothing was changed. Retry.", code="retry")
     if isinstance(exc, OperationalError | InterfaceError):
         log.error("operation.database_unavailable", operation=spec.name, error=str(exc))
         return DatabaseUnavailable("The database is unavailable; nothing was changed. Retry.")

@@ -5,6 +5,7 @@ from incidents.operations.bulk import (
     incidents_bulk_acknowledge,
     incidents_bulk_resolve,
 )
+from incidents.operations.fold import counters_fold
 from incidents.operations.ingest import ErrorEventIn, IngestSummary, errors_ingest
 from incidents.operations.lifecycle import (
     affected_users_attach,
@@ -26,6 +27,7 @@ __all__ = [
     "ErrorEventIn",
     "IngestSummary",
     "affected_users_attach",
+    "counters_fold",
     "errors_ingest",
     "incident_acknowledge",
     "incident_assign",

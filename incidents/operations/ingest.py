@@ -1,15 +1,18 @@
-"""Ingestion: error events in, incidents grouped, counted, classified and escalated per batch.
+"""Ingestion: error events in, grouped into incidents, counted per batch.
 
-One batch is one transaction. Events are deduplicated by `event_id` (replays store nothing new),
-grouped by fingerprint into the fingerprint's one unresolved incident — created race-safely
-through the partial unique index, or a recently resolved one reopened as `regressed` — and the
-incident counters, affected tenants and severity are updated once per batch, not per event.
+One batch is one transaction. Events are deduplicated by `event_id` (replays store nothing new)
+and grouped by fingerprint into the fingerprint's one unresolved incident — created race-safely
+through the partial unique index, or a recently resolved one reopened as `regressed`. The batch
+stores its events and, in the same statement, one count delta per (incident, tenant); the fold
+(incidents/operations/fold.py) turns deltas into counters, affected tenants and severity — inline
+when no other batch is folding, so busy incidents are never a queue of batches waiting for
+each other's row locks.
 """
 
 import json
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from uuid import UUID
 
 from django.conf import settings
@@ -17,11 +20,11 @@ from django.db import connection
 from django.utils import timezone
 
 from incidents import rules
-from incidents.models import Component, ErrorEvent, Incident, Status, TimelineEntry, TimelineKind
-from incidents.operations.common import announce, regress, timeline_entry
-from opsconsole.registry import Actor, operation
-
-HINT_ORDER = ("", "info", "warning", "error", "critical")
+from incidents.models import ErrorEvent, Incident, Status, TimelineKind
+from incidents.operations.common import announce, record, regress
+from incidents.operations.fold import fold
+from opsconsole.jobs import enqueue
+from opsconsole.registry import Actor, after_commit, operation
 
 
 @dataclass(frozen=True)
@@ -54,21 +57,43 @@ class IngestSummary:
 def errors_ingest(*, actor: Actor, events: list[ErrorEventIn]) -> IngestSummary:
     """Store error events and fold them into incidents."""
     now = timezone.now()
-    fresh = _drop_known(events)
-    by_print: dict[str, list[ErrorEventIn]] = defaultdict(list)
-    for event in fresh:
-        by_print[_fingerprint(event)].append(event)
-    if not by_print:
-        return IngestSummary(accepted=0, duplicates=len(events), incident_ids=[])
-
-    incidents, opened, regressed = _incidents_for(by_print, now)
-    stored = _insert_events(by_print, incidents, now)
-    touched = _count(stored)
-    _update_severity(touched, opened, regressed, by_print, incidents, now, actor)
-    accepted = sum(row[2] for row in stored)
-    return IngestSummary(
-        accepted=accepted, duplicates=len(events) - accepted, incident_ids=sorted(touched)
+    by_print = _group(events)
+    incidents = dict(
+        Incident.objects.active()
+        .filter(fingerprint__in=list(by_print))
+        .values_list("fingerprint", "id")
     )
+    # A fingerprint without an unresolved incident is about to open or reopen one: a replay of
+    # events stored before must not do that, so those events are checked first. Events of
+    # incidents that are open anyway are deduplicated by the insert itself.
+    _drop_known(by_print, [fp for fp in by_print if fp not in incidents])
+    _regress_recent([fp for fp in by_print if fp not in incidents], now, incidents, actor)
+    _open_new([fp for fp in by_print if fp not in incidents], by_print, now, incidents)
+    stored = _insert_events(by_print, incidents, now)
+    if stored and fold(actor=actor, now=now) is None:
+        # Someone else is folding and cannot see this batch yet: fold it once it commits.
+        after_commit(_fold_later)
+    accepted = sum(stored.values())
+    return IngestSummary(
+        accepted=accepted, duplicates=len(events) - accepted, incident_ids=sorted(stored)
+    )
+
+
+def _fold_later() -> None:
+    from incidents.tasks import fold_counters_task
+
+    enqueue(fold_counters_task)
+
+
+def _group(events: list[ErrorEventIn]) -> dict[str, list[ErrorEventIn]]:
+    """The batch by fingerprint, each event once (the first of any repeated in the batch)."""
+    by_print: dict[str, list[ErrorEventIn]] = defaultdict(list)
+    seen = set()
+    for event in events:
+        if event.event_id not in seen:
+            seen.add(event.event_id)
+            by_print[_fingerprint(event)].append(event)
+    return by_print
 
 
 def _fingerprint(event: ErrorEventIn) -> str:
@@ -80,37 +105,25 @@ def _fingerprint(event: ErrorEventIn) -> str:
     )
 
 
-def _drop_known(events: list[ErrorEventIn]) -> list[ErrorEventIn]:
-    """Events not stored before (and the first of any repeated within the batch)."""
-    known = set(
-        ErrorEvent.objects.filter(event_id__in=[event.event_id for event in events]).values_list(
-            "event_id", flat=True
-        )
-    )
-    fresh, seen = [], set()
-    for event in events:
-        if event.event_id not in known and event.event_id not in seen:
-            seen.add(event.event_id)
-            fresh.append(event)
-    return fresh
+def _drop_known(by_print: dict[str, list[ErrorEventIn]], prints: list[str]) -> None:
+    """Remove the events of these fingerprints that were stored before (and any print left
+    without events)."""
+    ids = [event.event_id for fp in prints for event in by_print[fp]]
+    if not ids:
+        return
+    known = set(ErrorEvent.objects.filter(event_id__in=ids).values_list("event_id", flat=True))
+    for fp in prints:
+        by_print[fp] = [event for event in by_print[fp] if event.event_id not in known]
+        if not by_print[fp]:
+            del by_print[fp]
 
 
-def _incidents_for(by_print: dict, now: datetime) -> tuple[dict[str, int], set[int], set[int]]:
-    """fingerprint → id of its unresolved incident, creating or regressing as needed."""
-    incidents = dict(
-        Incident.objects.active()
-        .filter(fingerprint__in=list(by_print))
-        .values_list("fingerprint", "id")
-    )
-    regressed = _regress_recent([fp for fp in by_print if fp not in incidents], now, incidents)
-    opened = _open_new([fp for fp in by_print if fp not in incidents], by_print, now, incidents)
-    return incidents, opened, regressed
-
-
-def _regress_recent(prints: list[str], now: datetime, incidents: dict[str, int]) -> set[int]:
+def _regress_recent(
+    prints: list[str], now: datetime, incidents: dict[str, int], actor: Actor
+) -> None:
     """Reopen, as regressed, the latest incident of each fingerprint resolved within the window."""
     if not prints:
-        return set()
+        return
     window_start = now - settings.INCIDENT_REGRESSION_WINDOW
     latest: dict[str, int] = {}
     for fp, pk in (
@@ -121,9 +134,10 @@ def _regress_recent(prints: list[str], now: datetime, incidents: dict[str, int])
         .values_list("fingerprint", "id")
     ):
         latest.setdefault(fp, pk)
-    regressed = set()
     for incident in (
-        Incident.objects.select_for_update().filter(pk__in=latest.values()).order_by("pk")
+        Incident.objects.select_for_update(no_key=True)
+        .filter(pk__in=latest.values())
+        .order_by("pk")
     ):
         # Another batch may have regressed it (or opened a new one) while we waited for the lock.
         active = Incident.objects.active().filter(fingerprint=incident.fingerprint).first()
@@ -131,9 +145,11 @@ def _regress_recent(prints: list[str], now: datetime, incidents: dict[str, int])
             incidents[incident.fingerprint] = active.pk
             continue
         regress(incident)
+        record(
+            incident, TimelineKind.REGRESSED, actor, "Its errors came back after it was resolved."
+        )
+        announce("incident.regressed", incident)
         incidents[incident.fingerprint] = incident.pk
-        regressed.add(incident.pk)
-    return regressed
 
 
 INSERT_INCIDENTS = """
@@ -153,15 +169,16 @@ RETURNING id, fingerprint
 """
 
 
-def _open_new(
-    prints: list[str], by_print: dict, now: datetime, incidents: dict[str, int]
-) -> set[int]:
-    """Create the incidents these fingerprints need. A concurrent batch that creates the same one
-    first wins through the partial unique index; this batch then joins its incident."""
+def _open_new(prints: list[str], by_print: dict, now: datetime, incidents: dict[str, int]) -> None:
+    """Create the incidents these fingerprints need (their first fold gives them a severity and
+    the `opened` entry). A concurrent batch that creates the same one first wins through the
+    partial unique index; this batch then joins its incident."""
     if not prints:
-        return set()
+        return
     columns = defaultdict(list)
-    for fp in prints:
+    # In fingerprint order: two batches opening the same incidents wait for each other's
+    # unique-index entries in the same order, and so never deadlock.
+    for fp in sorted(prints):
         first = min(by_print[fp], key=lambda event: event.occurred_at)
         columns["fp"].append(fp)
         columns["title"].append(
@@ -193,7 +210,6 @@ def _open_new(
             .filter(fingerprint__in=missing)
             .values_list("fingerprint", "id")
         )
-    return set(created.values())
 
 
 def _json(value: dict) -> str:
@@ -202,8 +218,9 @@ def _json(value: dict) -> str:
 
 # The batch travels as one JSON document: PostgreSQL unpacks it in C, which costs a fraction of
 # adapting thousands of Python values one by one. Rows go in event_id order, so two batches that
-# share events take their unique-index locks in the same order and never deadlock.
-INSERT_AND_COUNT = """
+# share events take their unique-index locks in the same order and never deadlock. The same
+# statement writes the batch's count deltas and answers how many events each incident got.
+INSERT_EVENTS_AND_DELTAS = """
 WITH batch AS (
     SELECT * FROM json_to_recordset(%(events)s::json) AS batch(
         event_id uuid, tenant_id bigint, incident_id bigint, component text, error_class text,
@@ -218,16 +235,21 @@ WITH batch AS (
     FROM batch ORDER BY event_id
     ON CONFLICT (event_id) DO NOTHING
     RETURNING incident_id, tenant_id, occurred_at, severity_hint
+), deltas AS (
+    INSERT INTO incidents_countdelta
+        (incident_id, tenant_id, events, first_seen_at, last_seen_at, hint_rank)
+    SELECT incident_id, tenant_id, count(*), min(occurred_at), max(occurred_at),
+           max(CASE severity_hint WHEN 'critical' THEN 4 WHEN 'error' THEN 3
+                                  WHEN 'warning' THEN 2 WHEN 'info' THEN 1 ELSE 0 END)
+    FROM inserted GROUP BY incident_id, tenant_id
+    RETURNING incident_id, events
 )
-SELECT incident_id, tenant_id, count(*), min(occurred_at), max(occurred_at),
-       max(CASE severity_hint WHEN 'critical' THEN 4 WHEN 'error' THEN 3
-                              WHEN 'warning' THEN 2 WHEN 'info' THEN 1 ELSE 0 END)
-FROM inserted GROUP BY incident_id, tenant_id
+SELECT incident_id, sum(events) FROM deltas GROUP BY incident_id
 """
 
 
-def _insert_events(by_print: dict, incidents: dict[str, int], now: datetime) -> list[tuple]:
-    """Store the fresh events; (incident, tenant, count, first, last, hint rank) per pair."""
+def _insert_events(by_print: dict, incidents: dict[str, int], now: datetime) -> dict[int, int]:
+    """Store the fresh events and their count deltas; incident id → events stored for it."""
     rows = [
         {
             "event_id": str(event.event_id),
@@ -246,193 +268,5 @@ def _insert_events(by_print: dict, incidents: dict[str, int], now: datetime) -> 
         for event in batch
     ]
     with connection.cursor() as cursor:
-        cursor.execute(INSERT_AND_COUNT, {"now": now, "events": _json(rows)})
-        return cursor.fetchall()
-
-
-# Incident rows are locked in id order before their counters change, so concurrent batches that
-# touch the same incidents queue instead of deadlocking. NO KEY UPDATE leaves the key-share locks
-# of the events' foreign keys alone.
-LOCK_INCIDENTS = """
-SELECT id FROM incidents_incident WHERE id = ANY(%(ids)s) ORDER BY id FOR NO KEY UPDATE
-"""
-
-UPSERT_INCIDENT_TENANTS = """
-INSERT INTO incidents_incidenttenant
-    (incident_id, tenant_id, event_count, first_seen_at, last_seen_at)
-SELECT * FROM unnest(%(incident)s::bigint[], %(tenant)s::bigint[], %(count)s::bigint[],
-                     %(first)s::timestamptz[], %(last)s::timestamptz[])
-ORDER BY 1, 2
-ON CONFLICT (incident_id, tenant_id) DO UPDATE SET
-    event_count = incidents_incidenttenant.event_count + EXCLUDED.event_count,
-    first_seen_at = LEAST(incidents_incidenttenant.first_seen_at, EXCLUDED.first_seen_at),
-    last_seen_at = GREATEST(incidents_incidenttenant.last_seen_at, EXCLUDED.last_seen_at)
-RETURNING incident_id, xmax = 0
-"""
-
-UPDATE_INCIDENT_COUNTERS = """
-UPDATE incidents_incident AS incident SET
-    event_count = incident.event_count + batch.events,
-    first_seen_at = LEAST(incident.first_seen_at, batch.first_seen),
-    last_seen_at = GREATEST(incident.last_seen_at, batch.last_seen),
-    tenant_count = incident.tenant_count + batch.new_tenants,
-    updated_at = %(now)s
-FROM unnest(%(incident)s::bigint[], %(count)s::bigint[], %(first)s::timestamptz[],
-            %(last)s::timestamptz[], %(new_tenants)s::int[])
-     AS batch(id, events, first_seen, last_seen, new_tenants)
-WHERE incident.id = batch.id
-"""
-
-
-def _count(stored: list[tuple]) -> dict[int, dict]:
-    """Fold the per-(incident, tenant) counts into per-incident ones, and write both with one
-    statement each, after locking the incidents in id order."""
-    per_incident: dict[int, dict] = {}
-    for incident_id, _, count, first, last, hint_rank in stored:
-        totals = per_incident.setdefault(
-            incident_id, {"events": 0, "first": first, "last": last, "hint": ""}
-        )
-        totals["events"] += count
-        totals["first"] = min(totals["first"], first)
-        totals["last"] = max(totals["last"], last)
-        if hint_rank > HINT_ORDER.index(totals["hint"]):
-            totals["hint"] = HINT_ORDER[hint_rank]
-    if not per_incident:
-        return per_incident
-    incident_ids = sorted(per_incident)
-    with connection.cursor() as cursor:
-        cursor.execute(LOCK_INCIDENTS, {"ids": incident_ids})
-        cursor.execute(
-            UPSERT_INCIDENT_TENANTS,
-            {
-                "incident": [row[0] for row in stored],
-                "tenant": [row[1] for row in stored],
-                "count": [row[2] for row in stored],
-                "first": [row[3] for row in stored],
-                "last": [row[4] for row in stored],
-            },
-        )
-        # A link inserted now (not updated) is a tenant this incident had not touched before.
-        new_tenants = Counter(
-            incident_id for incident_id, inserted in cursor.fetchall() if inserted
-        )
-        cursor.execute(
-            UPDATE_INCIDENT_COUNTERS,
-            {
-                "now": timezone.now(),
-                "incident": incident_ids,
-                "count": [per_incident[pk]["events"] for pk in incident_ids],
-                "first": [per_incident[pk]["first"] for pk in incident_ids],
-                "last": [per_incident[pk]["last"] for pk in incident_ids],
-                "new_tenants": [new_tenants[pk] for pk in incident_ids],
-            },
-        )
-    return per_incident
-
-
-# The highest volume threshold any severity level needs: counting further changes nothing, so
-# each incident's recent events are counted up to this many (newest first, from its index).
-VOLUME_CAP = max(in_1h for _, _, in_1h in rules.VOLUME_LEVELS)
-
-RECENT_VOLUME = """
-SELECT touched.id, recent.in_5m, recent.in_1h
-FROM unnest(%(ids)s::bigint[]) AS touched(id)
-CROSS JOIN LATERAL (
-    SELECT count(*) FILTER (WHERE occurred_at >= %(since_5m)s) AS in_5m, count(*) AS in_1h
-    FROM (SELECT occurred_at FROM incidents_errorevent
-          WHERE incident_id = touched.id AND occurred_at >= %(since_1h)s
-          ORDER BY occurred_at DESC LIMIT %(cap)s) AS newest
-) AS recent
-"""
-
-
-def _update_severity(
-    touched: dict[int, dict],
-    opened: set[int],
-    regressed: set[int],
-    by_print: dict,
-    incidents: dict[str, int],
-    now: datetime,
-    actor: Actor,
-) -> None:
-    """Classify every touched incident on the evidence now, escalate (never lower) its severity,
-    and write the timeline entries and outbox events the batch calls for."""
-    ids = list(touched)
-    rows = list(Incident.objects.filter(pk__in=ids).order_by("pk"))
-    # An incident that is critical already, or whose severity a founder forced, cannot escalate:
-    # its volume is not counted unless it was just opened (its first severity comes from it).
-    counted = [
-        row.pk
-        for row in rows
-        if row.pk in opened or (row.severity != "critical" and not row.severity_forced)
-    ]
-    volume = {}
-    if counted:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                RECENT_VOLUME,
-                {
-                    "ids": counted,
-                    "since_5m": now - timedelta(minutes=5),
-                    "since_1h": now - timedelta(hours=1),
-                    "cap": VOLUME_CAP,
-                },
-            )
-            volume = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
-    criticality = dict(
-        Component.objects.filter(name__in={row.component for row in rows}).values_list(
-            "name", "criticality"
-        )
-    )
-    entries = []
-    for incident in rows:
-        events_5m, events_1h = volume.get(incident.pk, (0, 0))
-        evidence = rules.classify_severity(
-            rules.SeveritySignals(
-                events_5m=events_5m,
-                events_1h=events_1h,
-                affected_tenants=incident.tenant_count,
-                component_criticality=criticality.get(incident.component, "medium"),
-                hint=touched[incident.pk]["hint"],
-                category=incident.category,
-            )
-        )
-        if incident.pk in opened:
-            Incident.objects.filter(pk=incident.pk).update(severity=evidence)
-            incident.severity = evidence
-            entries.append(
-                timeline_entry(incident, TimelineKind.OPENED, actor, f"Opened as {evidence}.")
-            )
-            announce("incident.opened", incident)
-            continue
-        if incident.pk in regressed:
-            entries.append(
-                timeline_entry(
-                    incident,
-                    TimelineKind.REGRESSED,
-                    actor,
-                    "Its errors came back after it was resolved.",
-                )
-            )
-            announce("incident.regressed", incident)
-        higher = rules.escalation(incident.severity, evidence, forced=incident.severity_forced)
-        if higher:
-            entries.append(
-                timeline_entry(
-                    incident,
-                    TimelineKind.ESCALATED,
-                    actor,
-                    f"Escalated from {incident.severity} to {higher}: {_volume(events_5m)} errors "
-                    f"in 5 min, {_volume(events_1h)} in 1 h, {incident.tenant_count} tenants "
-                    "affected.",
-                    data={"from": incident.severity, "to": higher},
-                )
-            )
-            Incident.objects.filter(pk=incident.pk).update(severity=higher)
-            incident.severity = higher
-            announce("incident.escalated", incident)
-    TimelineEntry.objects.bulk_create(entries)
-
-
-def _volume(count: int) -> str:
-    return f"at least {count}" if count >= VOLUME_CAP else str(count)
+        cursor.execute(INSERT_EVENTS_AND_DELTAS, {"now": now, "events": _json(rows)})
+        return dict(cursor.fetchall())

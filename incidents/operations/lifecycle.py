@@ -27,8 +27,9 @@ MIN_NOTE = 3
 
 
 def _locked(incident: Incident) -> Incident:
-    """The incident re-read under a row lock, so a decision is made on its current state."""
-    return Incident.objects.select_for_update().get(pk=incident.pk)
+    """The incident re-read under a row lock, so a decision is made on its current state. (NO
+    KEY UPDATE: events being ingested for it keep their foreign-key locks and do not wait.)"""
+    return Incident.objects.select_for_update(no_key=True).get(pk=incident.pk)
 
 
 @operation("incidents.acknowledge", permission="incidents.acknowledge_incident", target="incident")

@@ -2,13 +2,15 @@
 
 from datetime import timedelta
 
+import psycopg
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from incidents.models import ErrorEvent, Incident, IncidentTenant, Status, TimelineEntry
-from incidents.operations import errors_ingest, incident_resolve
+from incidents.models import CountDelta, ErrorEvent, Incident, IncidentTenant, Status, TimelineEntry
+from incidents.operations import counters_fold, errors_ingest, incident_resolve
+from incidents.operations.fold import FOLD_LOCK
 from opsconsole.models import OutboxEvent
 from tests.concurrency import run_concurrently
 from tests.factories import TenantFactory
@@ -127,9 +129,28 @@ def test_concurrent_batches_with_a_new_fingerprint_leave_one_incident(make_event
     batches = iter([[make_event() for _ in range(50)] for _ in range(4)])
     results = run_concurrently(lambda: errors_ingest(actor=system, events=next(batches)), 4)
     assert all(result.ok for result in results), [result.error for result in results]
+    counters_fold(actor=system).unwrap()  # the sweep: what no batch could fold while it ran
     [incident] = Incident.objects.all()
     assert incident.event_count == 200 == ErrorEvent.objects.count()
     assert TimelineEntry.objects.filter(kind="opened").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_that_cannot_fold_leaves_its_counts_for_the_next_fold(make_event, system):
+    """While someone else holds the fold lock, a batch is stored and counted by the next fold —
+    never lost, never counted twice."""
+    other = psycopg.connect(**connection.get_connection_params(), autocommit=True)
+    other.execute("SELECT pg_advisory_lock(%s)", [FOLD_LOCK])
+    try:
+        result = errors_ingest(actor=system, events=[make_event() for _ in range(7)])
+    finally:
+        other.close()  # releases the lock
+    assert result.ok and result.value.accepted == 7
+    assert Incident.objects.get().event_count == 0 and CountDelta.objects.count() == 1
+    counters_fold(actor=system).unwrap()
+    assert Incident.objects.get().event_count == 7 and not CountDelta.objects.exists()
+    counters_fold(actor=system).unwrap()
+    assert Incident.objects.get().event_count == 7
 
 
 @pytest.mark.django_db(transaction=True)
@@ -137,6 +158,7 @@ def test_concurrent_replays_of_one_batch_store_it_once(make_event, system):
     events = [make_event() for _ in range(30)]
     results = run_concurrently(lambda: errors_ingest(actor=system, events=events), 3)
     assert sum(result.value.accepted for result in results) == 30
+    counters_fold(actor=system).unwrap()
     assert Incident.objects.get().event_count == 30
 
 
@@ -163,6 +185,7 @@ def test_concurrent_batches_over_the_same_incidents_in_any_order_neither_deadloc
     results = run_concurrently(lambda: errors_ingest(actor=system_actor(), events=next(queue)), 4)
     assert all(result.ok for result in results), [result.error for result in results]
     assert sum(result.value.accepted for result in results) == 4 * 60 + 10
+    counters_fold(actor=system_actor()).unwrap()
     assert (
         ErrorEvent.objects.count()
         == 250

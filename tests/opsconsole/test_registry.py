@@ -15,6 +15,7 @@ from opsconsole.registry import (
     operation,
     registry,
 )
+from tests.factories import TenantFactory
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -175,3 +176,32 @@ def test_an_actor_is_required():
 def test_result_type_is_one_for_all(admin_actor, tenant):
     assert isinstance(create_tenant(actor=admin_actor, ref="TEN-10"), Result)
     assert isinstance(refuse(actor=admin_actor, tenant=tenant), Result)
+
+
+@operation("tests.lock_in_order", permission="opsconsole.add_tenant", into=local)
+def lock_in_order(*, actor: Actor, first: int, second: int, meet) -> None:
+    Tenant.objects.select_for_update().get(pk=first)
+    meet.wait(timeout=10)
+    Tenant.objects.select_for_update().get(pk=second)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deadlock_is_a_conflict_to_retry_not_an_outage(system):
+    """Two operations locking two rows in opposite orders: PostgreSQL picks a victim, whose
+    caller hears 409 `retry` (nothing written), and the other goes through."""
+    import threading
+
+    from tests.concurrency import run_concurrently
+
+    a, b = TenantFactory(), TenantFactory()
+    meet = threading.Barrier(2)
+    orders = iter([(a.pk, b.pk), (b.pk, a.pk)])
+
+    def call():
+        first, second = next(orders)
+        return lock_in_order(actor=system, first=first, second=second, meet=meet)
+
+    results = run_concurrently(call, 2)
+    assert sorted(result.ok for result in results) == [False, True]
+    [refused] = [result for result in results if not result.ok]
+    assert (refused.error.code, refused.error.http_status) == ("retry", 409)
