@@ -20,4 +20,7 @@ app.conf.beat_schedule = {
     "outbox-relay-sweep": {"task": "opsconsole.outbox_relay", "schedule": 10.0},
     "idempotency-keys-expire": {"task": "opsconsole.expire_idempotency_keys", "schedule": 3600.0},
     "jobs-resend-queued": {"task": "opsconsole.resend_queued_jobs", "schedule": 60.0},
+    # Expired founder actions stop counting at their expiry time regardless; this records them
+    # and publishes the change to the enforcement feed.
+    "founder-expire-actions": {"task": "founder.expire_actions", "schedule": 15.0},
 }

@@ -294,6 +294,13 @@ IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
 # errors open a new incident.
 INCIDENT_REGRESSION_WINDOW = timedelta(days=int(env("INCIDENT_REGRESSION_DAYS", "7")))
 
+# --- Founder actions and enforcement -----------------------------------------------------------
+
+# How long a tenant's enforcement facts stay in Redis (each change replaces them at its commit),
+# and how long a change's tombstone keeps readers on PostgreSQL if its refresh never arrives.
+ENFORCEMENT_CACHE_SECONDS = int(env("ENFORCEMENT_CACHE_SECONDS", "600"))
+ENFORCEMENT_TOMBSTONE_SECONDS = int(env("ENFORCEMENT_TOMBSTONE_SECONDS", "30"))
+
 # --- Logging -------------------------------------------------------------------------------------
 
 LOG_FORMAT = env("LOG_FORMAT", "console")  # "json" in production
