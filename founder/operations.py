@@ -75,10 +75,25 @@ def _expiry(now: datetime, duration_minutes: int | None) -> datetime | None:
     return now + timedelta(minutes=duration_minutes)
 
 
+def _checked(reason_code: str, reason: str, duration_minutes: int | None, now) -> dict:
+    """The fields every action shares, checked: reason code, written reason, expiry."""
+    return {
+        "reason": checked_reason(reason),
+        "reason_code": _checked_code(reason_code),
+        "expires_at": _expiry(now, duration_minutes),
+    }
+
+
 def _create(actor: Actor, now: datetime, **fields) -> FounderAction:
     return FounderAction.objects.create(
         created_by=actor.user, created_by_label=actor.label, created_at=now, **fields
     )
+
+
+def _begin_tenant_change(tenant: Tenant, now: datetime) -> None:
+    """One enforcement change at a time, starting from the tenant's actions still in force."""
+    enforcement.serialize_changes()
+    _settle_lapsed(FounderAction.objects.filter(tenant=tenant), now)
 
 
 # --- Tenants ------------------------------------------------------------------------------------
@@ -94,14 +109,9 @@ def tenant_freeze(
     duration_minutes: int | None = None,
 ) -> FounderAction:
     """Freeze a tenant: it may do nothing on the platform until reversed or expired."""
-    reason = checked_reason(reason)
     now = timezone.now()
-    fields = {
-        "reason_code": _checked_code(reason_code),
-        "expires_at": _expiry(now, duration_minutes),
-    }
-    enforcement.serialize_changes()
-    _settle_lapsed(FounderAction.objects.filter(tenant=tenant), now)
+    fields = _checked(reason_code, reason, duration_minutes, now)
+    _begin_tenant_change(tenant, now)
     frozen = FounderAction.objects.active().filter(tenant=tenant, type=ActionType.FREEZE).first()
     if frozen is not None:
         until = f" until {frozen.expires_at:%Y-%m-%d %H:%M} UTC" if frozen.expires_at else ""
@@ -109,7 +119,7 @@ def tenant_freeze(
             f"{tenant.ref} is frozen already{until} (action #{frozen.pk} by "
             f"{frozen.created_by_label}); reverse that freeze to change it."
         )
-    action = _create(actor, now, type=ActionType.FREEZE, tenant=tenant, reason=reason, **fields)
+    action = _create(actor, now, type=ActionType.FREEZE, tenant=tenant, **fields)
     _announce_start(action)
     return action
 
@@ -125,7 +135,8 @@ def tenant_throttle(
     duration_minutes: int | None = None,
 ) -> FounderAction:
     """Limit a tenant's requests per minute; with several throttles the lowest limit applies."""
-    reason = checked_reason(reason)
+    now = timezone.now()
+    fields = _checked(reason_code, reason, duration_minutes, now)
     if not isinstance(throttle_rpm, int) or not (
         MIN_THROTTLE_RPM <= throttle_rpm <= MAX_THROTTLE_RPM
     ):
@@ -133,21 +144,9 @@ def tenant_throttle(
             "The throttle must be 1 to 1,000,000 requests per minute.",
             fields={"throttle_rpm": [f"From {MIN_THROTTLE_RPM} to {MAX_THROTTLE_RPM:,}."]},
         )
-    now = timezone.now()
-    fields = {
-        "reason_code": _checked_code(reason_code),
-        "expires_at": _expiry(now, duration_minutes),
-    }
-    enforcement.serialize_changes()
-    _settle_lapsed(FounderAction.objects.filter(tenant=tenant), now)
+    _begin_tenant_change(tenant, now)
     action = _create(
-        actor,
-        now,
-        type=ActionType.THROTTLE,
-        tenant=tenant,
-        reason=reason,
-        throttle_rpm=throttle_rpm,
-        **fields,
+        actor, now, type=ActionType.THROTTLE, tenant=tenant, throttle_rpm=throttle_rpm, **fields
     )
     _announce_start(action)
     return action
@@ -200,12 +199,8 @@ def founder_incident_override(
 ) -> FounderAction:
     """Force an incident's severity, suppress it for a while, or force-resolve it — through the
     incidents app's override, which puts who and why on the incident's timeline."""
-    reason = checked_reason(reason)
     now = timezone.now()
-    fields = {
-        "reason_code": _checked_code(reason_code),
-        "expires_at": _expiry(now, duration_minutes),
-    }
+    fields = _checked(reason_code, reason, duration_minutes, now)
     _check_override(override_kind, severity, duration_minutes)
     _settle_lapsed(FounderAction.objects.filter(incident=incident), now)
     active = FounderAction.objects.active().filter(incident=incident, override_kind=override_kind)
@@ -219,7 +214,7 @@ def founder_incident_override(
     incident_override(
         actor=actor,
         incident=incident,
-        reason=reason,
+        reason=fields["reason"],
         severity=severity if override_kind == OverrideKind.SEVERITY else "",
         suppress_until=fields["expires_at"] if override_kind == OverrideKind.SUPPRESS else None,
         force_resolve=override_kind == OverrideKind.FORCE_RESOLVE,
@@ -229,7 +224,6 @@ def founder_incident_override(
         now,
         type=ActionType.OVERRIDE,
         incident=incident,
-        reason=reason,
         override_kind=override_kind,
         override_severity=severity if override_kind == OverrideKind.SEVERITY else "",
         **fields,

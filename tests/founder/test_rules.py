@@ -15,27 +15,25 @@ def minutes(n: int) -> datetime:
     return T + timedelta(minutes=n)
 
 
-def freeze(id, *, at=-60, expires=None, ended=None, code="abuse"):
+def facts(id, type, *, at=-60, expires=None, ended=None, code="abuse", rpm=None):
+    """An action at minutes relative to T: created `at`, expiring and ended when given."""
     return ActionFacts(
         id=id,
-        type="freeze_tenant",
-        reason_code=code,
-        created_at=minutes(at),
-        expires_at=minutes(expires) if expires is not None else None,
-        ended_at=minutes(ended) if ended is not None else None,
-    )
-
-
-def throttle(id, rpm, *, at=-60, expires=None, ended=None, code="runaway_traffic"):
-    return ActionFacts(
-        id=id,
-        type="throttle_tenant",
+        type=type,
         reason_code=code,
         created_at=minutes(at),
         expires_at=minutes(expires) if expires is not None else None,
         ended_at=minutes(ended) if ended is not None else None,
         throttle_rpm=rpm,
     )
+
+
+def freeze(id, **when):
+    return facts(id, "freeze_tenant", **when)
+
+
+def throttle(id, rpm, *, code="runaway_traffic", **when):
+    return facts(id, "throttle_tenant", code=code, rpm=rpm, **when)
 
 
 ACTIVE = TenantState("active")
