@@ -46,7 +46,7 @@ OPERATIONS = {
 }
 
 
-# --- Shapes -------------------------------------------------------------------------------------
+# --- Shapes ---------------------------------------------------------------------------------------
 
 
 class EnforcementSerializer(serializers.Serializer):
@@ -70,6 +70,14 @@ class OverrideSerializer(serializers.Serializer):
     severity = serializers.ChoiceField(
         choices=Severity.choices, required=False, help_text="The severity to force (kind severity)."
     )
+
+    def validate(self, data: dict) -> dict:
+        forcing = data["kind"] == OverrideKind.SEVERITY
+        if forcing and "severity" not in data:
+            raise serializers.ValidationError({"severity": ["Required to force the severity."]})
+        if not forcing and "severity" in data:
+            raise serializers.ValidationError({"severity": ["Only with kind severity."]})
+        return data
 
 
 class FounderActionSerializer(serializers.ModelSerializer):
@@ -205,7 +213,7 @@ class ReverseSerializer(serializers.Serializer):
     reason = serializers.CharField(help_text="Why, in at least 10 characters.")
 
 
-# --- Founder actions ----------------------------------------------------------------------------
+# --- Founder actions ------------------------------------------------------------------------------
 
 
 class FounderActionListApi(ListAPIView):
@@ -279,7 +287,7 @@ def _action_or_404(pk: int) -> FounderAction:
     return action
 
 
-# --- Enforcement --------------------------------------------------------------------------------
+# --- Enforcement ----------------------------------------------------------------------------------
 
 
 class EnforcementKeyAuthentication(ApiKeyAuthentication):

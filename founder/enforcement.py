@@ -66,7 +66,7 @@ return 1
 """
 
 
-# --- Snapshots: a tenant's facts, read from PostgreSQL in one query ----------------------------
+# --- Snapshots: a tenant's facts, read from PostgreSQL in one query -------------------------------
 
 
 def with_facts(tenants: QuerySet[Tenant]) -> QuerySet[Tenant]:
@@ -135,7 +135,7 @@ def answer(snapshot: dict, now: datetime | None = None) -> dict:
     return {"tenant": snapshot["tenant"], **asdict(state), "version": snapshot["version"]}
 
 
-# --- Reading ----------------------------------------------------------------------------------
+# --- Reading --------------------------------------------------------------------------------------
 
 
 def current_epoch() -> int:
@@ -218,7 +218,7 @@ def forget_redis_failures() -> None:
     _redis_down_until = 0.0
 
 
-# --- Changing ---------------------------------------------------------------------------------
+# --- Changing -------------------------------------------------------------------------------------
 
 
 def serialize_changes() -> EnforcementClock:
@@ -262,7 +262,7 @@ def _advance_epoch() -> None:
     log.warning("enforcement.cache_epoch_advanced", reason="Redis unreachable during a change")
 
 
-# --- The change feed --------------------------------------------------------------------------
+# --- The change feed ------------------------------------------------------------------------------
 
 
 def changes_since(version: int, *, limit: int, now: datetime | None = None) -> list[dict]:

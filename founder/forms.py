@@ -82,6 +82,7 @@ class DurationFields(forms.Form):
         label="Unit",
         choices=[("minutes", "minutes"), ("hours", "hours"), ("days", "days")],
         initial="hours",
+        widget=forms.Select(attrs={"aria-label": "Unit"}),
     )
 
     def clean(self):

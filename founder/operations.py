@@ -38,7 +38,7 @@ TENANT_EVENTS = {
 }
 
 
-# --- Checks shared by every action ---------------------------------------------------------------
+# --- Checks shared by every action ----------------------------------------------------------------
 
 
 def checked_reason(reason: str, *, field: str = "reason") -> str:
@@ -96,7 +96,7 @@ def _begin_tenant_change(tenant: Tenant, now: datetime) -> None:
     _settle_lapsed(FounderAction.objects.filter(tenant=tenant), now)
 
 
-# --- Tenants ------------------------------------------------------------------------------------
+# --- Tenants --------------------------------------------------------------------------------------
 
 
 @operation("founder.freeze_tenant", permission="founder.freeze_tenant", target="tenant")
@@ -183,7 +183,7 @@ def _emit_tenant_event(event_type: str, action: FounderAction, version: int, **e
     )
 
 
-# --- Incidents ----------------------------------------------------------------------------------
+# --- Incidents ------------------------------------------------------------------------------------
 
 
 @operation("founder.override_incident", permission="founder.override_incident", target="incident")
@@ -270,7 +270,7 @@ def _undo_override(actor: Actor, action: FounderAction, reason: str) -> None:
         ).unwrap()
 
 
-# --- Reversal and expiry ------------------------------------------------------------------------
+# --- Reversal and expiry --------------------------------------------------------------------------
 
 
 @operation("founder.reverse_action", permission="founder.reverse_founderaction", target="action")

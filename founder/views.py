@@ -14,6 +14,7 @@ from founder import operations, selectors
 from founder.filters import FounderActionFilter, TenantFilter
 from founder.forms import FreezeForm, OverrideForm, ReverseForm, ThrottleForm
 from founder.models import FounderAction
+from founder.rules import FROZEN
 from incidents.selectors import incident_get, tenant_incident_list
 from opsconsole.models import Tenant
 from opsconsole.registry import Actor
@@ -25,7 +26,7 @@ THROTTLE = "founder.throttle_tenant"
 REVERSE = "founder.reverse_founderaction"
 
 
-# --- Tenants ------------------------------------------------------------------------------------
+# --- Tenants --------------------------------------------------------------------------------------
 
 
 @require_perm("opsconsole.view_tenant")
@@ -54,7 +55,11 @@ def tenant_detail(request, ref: str):
         "in_force": _with_reverse_forms(user, in_force),
         "past": [action for action in actions if action not in in_force],
         "incidents": tenant_incident_list(tenant=tenant)[:TENANT_INCIDENTS_SHOWN],
-        "freeze_form": FreezeForm(tenant=tenant) if user.has_perm(FREEZE) else None,
+        "freeze_form": (
+            FreezeForm(tenant=tenant)
+            if user.has_perm(FREEZE) and tenant.enforcement_state.state != FROZEN
+            else None
+        ),
         "throttle_form": ThrottleForm() if user.has_perm(THROTTLE) else None,
     }
     return render_page(request, "founder/tenant_detail.html", context)
@@ -135,7 +140,7 @@ def tenant_throttle(request, ref: str):
     )
 
 
-# --- Founder actions ----------------------------------------------------------------------------
+# --- Founder actions ------------------------------------------------------------------------------
 
 
 @require_perm("founder.view_founderaction")
@@ -232,7 +237,7 @@ def _safe_next(request) -> str | None:
     return None
 
 
-# --- Submitting an action form ------------------------------------------------------------------
+# --- Submitting an action form --------------------------------------------------------------------
 
 
 def _act(request, form, run, *, done, page: dict):

@@ -35,7 +35,7 @@ def ask_elsewhere(client, tenant) -> dict:
     return run_concurrently(lambda: ask(client, tenant), 1)[0]
 
 
-# --- Answers -------------------------------------------------------------------------------------
+# --- Answers --------------------------------------------------------------------------------------
 
 
 @pytest.mark.django_db
@@ -91,7 +91,7 @@ def test_from_a_warm_cache_the_answer_costs_one_query(enforcement_client):
     assert "opsconsole_apikey" in queries[0]["sql"]
 
 
-# --- Visible at the commit, never before ---------------------------------------------------------
+# --- Visible at the commit, never before ----------------------------------------------------------
 
 
 @pytest.mark.django_db(transaction=True)
@@ -134,7 +134,7 @@ def test_during_the_change_readers_answer_from_postgresql_and_store_nothing(
         assert b"|T|" in cached_raw(tenant)  # the reader could not store its older answer
 
 
-# --- Expiry from cache ---------------------------------------------------------------------------
+# --- Expiry from cache ----------------------------------------------------------------------------
 
 
 @pytest.mark.django_db(transaction=True)
@@ -151,7 +151,7 @@ def test_expiry_is_honoured_from_cache_before_any_job_runs(enforcement_client, t
     assert not any("founder_founderaction" in query["sql"] for query in queries)
 
 
-# --- The change feed -----------------------------------------------------------------------------
+# --- The change feed ------------------------------------------------------------------------------
 
 
 @pytest.mark.django_db
@@ -235,7 +235,7 @@ def test_versions_follow_the_commit_order_of_simultaneous_changes(founder, enfor
     assert versions == sorted(set(versions)) == list(range(versions[0], versions[0] + 8))
 
 
-# --- Redis down ----------------------------------------------------------------------------------
+# --- Redis down -----------------------------------------------------------------------------------
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ def events(event_type: str) -> list[dict]:
     return [event.payload for event in OutboxEvent.objects.filter(event_type=event_type)]
 
 
-# --- Freezing and throttling -----------------------------------------------------------------
+# --- Freezing and throttling ----------------------------------------------------------------------
 
 
 def test_a_freeze_keeps_who_why_until_when_and_announces_the_new_state(tenant, founder, freeze):
@@ -160,7 +160,7 @@ def test_only_founders_and_admins_take_founder_actions(tenant, make_user, role, 
     assert tenant_freeze(actor=admin, tenant=tenant, reason_code="abuse", reason=REASON).ok
 
 
-# --- Reversal ------------------------------------------------------------------------------------
+# --- Reversal -------------------------------------------------------------------------------------
 
 
 def test_reversing_a_freeze_keeps_its_own_reason_and_the_tenant_is_active_at_once(
@@ -246,7 +246,7 @@ def test_the_expiry_job_is_safe_to_run_twice(tenant, throttle, system):
     assert len(events("tenant.unthrottled")) == 1
 
 
-# --- Incident overrides -------------------------------------------------------------------------
+# --- Incident overrides ---------------------------------------------------------------------------
 
 
 def override(founder, incident, **arguments):
