@@ -1,26 +1,23 @@
-"""Enforcement: what the platform asks on every request, answered from Redis, true to PostgreSQL.
+"""Enforcement: what the platform asks on every request, answered from cache, true to PostgreSQL.
 
-The cache holds, per tenant, the facts of its active actions and the version of its last change
-— never a computed state — so every answer is computed by `rules.tenant_state` at the moment it
-is asked, and an action stops counting at its expiry time even when the answer comes from cache.
+A cached entry holds, per tenant, the facts of its active actions — never a computed state — so
+every answer is computed by `rules.tenant_state` at the moment it is asked, and an action stops
+counting at its expiry time even when the answer comes from cache.
 
-How a cached answer is kept from outliving a change:
+How a cached entry is kept from outliving a change: every entry carries the *stamp* of the
+tenant's last change (its version and the time of that change, from TenantEnforcement), and an
+entry is used only if its stamp is the one PostgreSQL holds now. The endpoint reads that stamp
+in the query that checks its API key, so the check costs no round trip of its own. A change is
+therefore visible from the moment it commits, whatever Redis holds: a Redis that missed the
+refresh, came back from an old snapshot, or serves another copy of the database. Nothing depends
+on the cache being right, only on the stamp.
 
-- Every change takes the next version from EnforcementClock in its transaction; the row lock
-  hands versions out in commit order.
-- Before the change commits, its tenant's entry is replaced by a tombstone carrying the new
-  version: readers who meet it answer from PostgreSQL, and cannot store what they read there
-  (a cache write is refused when the entry holds a newer version — `_STORE`, below, runs in
-  Redis atomically). After the commit the new facts replace the tombstone.
-- If Redis cannot take the tombstone, the change moves `cache_epoch` on in the same transaction:
-  keys are named by epoch, and readers learn the epoch in the same query that checks their API
-  key, so at the commit every older entry is out of reach — even if Redis comes back with them.
-  A failed refresh after the commit moves the epoch on too (a Redis that restarts from an older
-  snapshot would otherwise resurrect the entry the tombstone had replaced).
-- With Redis down, every read falls through to PostgreSQL; answers stay correct, only slower.
+Two levels: a small memo in each process (no round trip at all), then Redis, shared by every
+process and refreshed after each change commits; then PostgreSQL. With Redis down the memo and
+PostgreSQL answer, correctly.
 
-Cache bookkeeping is plumbing, like the outbox relay's: it is written here directly, not through
-operations, and nothing in it is business state.
+Cache writes are plumbing, like the outbox relay's: written here directly, not through
+operations; nothing in them is business state.
 """
 
 import json
@@ -33,7 +30,7 @@ import structlog
 from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
-from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce, JSONObject
 from django.utils import timezone
 from django_redis import get_redis_connection
@@ -41,37 +38,25 @@ from redis.exceptions import RedisError
 
 from founder import rules
 from founder.models import ActionStatus, EnforcementClock, FounderAction, TenantEnforcement
-from opsconsole.models import Tenant
+from opsconsole.models import ApiKey, Tenant
 from opsconsole.registry import after_commit
 
 log = structlog.get_logger(__name__)
 
-ENTRY = "E"
-TOMBSTONE = "T"
 
-# Store ARGV[2] under KEYS[1] unless the key holds a newer version, or an entry (not a
-# tombstone) of the same version. Values are "<version>|<E or T>|<json>".
-_STORE = """
-local current = redis.call('GET', KEYS[1])
-if current then
-  local bar = string.find(current, '|', 1, true)
-  local held = tonumber(string.sub(current, 1, bar - 1))
-  local incoming = tonumber(ARGV[1])
-  if held > incoming or (held == incoming and string.sub(current, bar + 1, bar + 1) == 'E') then
-    return 0
-  end
-end
-redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
-return 1
-"""
+def stamp(version: int, changed_at: datetime | None) -> str:
+    """What identifies a tenant's enforcement state: its last change's version and time (the
+    time tells apart two copies of the database that reached the same version differently)."""
+    return f"{version}@{changed_at.isoformat() if changed_at else '-'}"
 
 
 # --- Snapshots: a tenant's facts, read from PostgreSQL in one query -------------------------------
 
 
 def with_facts(tenants: QuerySet[Tenant]) -> QuerySet[Tenant]:
-    """Annotate each tenant with `enforcement_version` and `enforcement_actions` (the facts of its
-    active actions as JSON objects) — in the same query, so both come from one snapshot."""
+    """Annotate each tenant with its last change (`enforcement_version`, `enforcement_changed_at`)
+    and the facts of its active actions (`enforcement_actions`, JSON objects) — in one query,
+    so they come from one snapshot."""
     actions = (
         FounderAction.objects.filter(tenant=OuterRef("pk"), status=ActionStatus.ACTIVE)
         .order_by("id")
@@ -86,9 +71,10 @@ def with_facts(tenants: QuerySet[Tenant]) -> QuerySet[Tenant]:
             )
         )
     )
-    version = TenantEnforcement.objects.filter(tenant=OuterRef("pk")).values("version")
+    change = TenantEnforcement.objects.filter(tenant=OuterRef("pk"))
     return tenants.annotate(
-        enforcement_version=Coalesce(Subquery(version), 0),
+        enforcement_version=Coalesce(Subquery(change.values("version")), 0),
+        enforcement_changed_at=Subquery(change.values("changed_at")),
         enforcement_actions=ArraySubquery(actions),
     )
 
@@ -98,6 +84,7 @@ def snapshot_of(tenant: Tenant) -> dict:
     return {
         "tenant": tenant.ref,
         "version": tenant.enforcement_version,
+        "stamp": stamp(tenant.enforcement_version, tenant.enforcement_changed_at),
         "actions": tenant.enforcement_actions,
     }
 
@@ -130,63 +117,97 @@ def state_of(snapshot: dict, now: datetime | None = None) -> rules.TenantState:
 
 
 def answer(snapshot: dict, now: datetime | None = None) -> dict:
-    """The enforcement endpoint's answer for a snapshot, at `now`."""
+    """The enforcement endpoint's answer for a snapshot, at `now`, ready for JSON."""
     state = state_of(snapshot, now)
-    return {"tenant": snapshot["tenant"], **asdict(state), "version": snapshot["version"]}
+    until = state.until.isoformat().replace("+00:00", "Z") if state.until else None
+    return {
+        "tenant": snapshot["tenant"],
+        **asdict(state),
+        "until": until,
+        "version": snapshot["version"],
+    }
 
 
 # --- Reading --------------------------------------------------------------------------------------
 
 
-def current_epoch() -> int:
-    epoch = EnforcementClock.objects.filter(pk=1).values_list("cache_epoch", flat=True).first()
-    return epoch or 0
+def committed_stamp(ref: str) -> str | None:
+    """The tenant's stamp as committed now; None for an unknown tenant."""
+    row = (
+        Tenant.objects.filter(ref=ref)
+        .values_list("enforcement__version", "enforcement__changed_at")
+        .first()
+    )
+    return None if row is None else stamp(row[0] or 0, row[1])
 
 
-def tenant_enforcement(ref: str, *, epoch: int, now: datetime | None = None) -> dict | None:
-    """The tenant's enforcement answer, or None for an unknown tenant. `epoch` is the current
-    cache epoch as read from PostgreSQL in this request."""
-    key = cache_key(epoch, ref)
-    snapshot = _cached(key)
-    if snapshot is None:
-        snapshot = load_snapshot(ref)
-        if snapshot is None:
-            return None
-        cache_snapshot(key, snapshot)
+def key_and_stamp(key_hash: str, ref: str) -> tuple[ApiKey | None, str | None]:
+    """The hot path's one query: the active API key with this hash, and the tenant's committed
+    stamp (None for an unknown tenant). Plain SQL on purpose: compiling the ORM query would cost
+    several times what PostgreSQL takes to answer it."""
+    with connection.cursor() as cursor:
+        cursor.execute(KEY_AND_STAMP, [ref, key_hash])
+        row = cursor.fetchone()
+    if row is None:
+        return None, None
+    pk, name, prefix, scopes, last_used_at, tenant_id, version, changed_at = row
+    api_key = ApiKey(pk=pk, name=name, prefix=prefix, scopes=scopes, last_used_at=last_used_at)
+    return api_key, (stamp(version or 0, changed_at) if tenant_id is not None else None)
+
+
+KEY_AND_STAMP = """
+    SELECT k.id, k.name, k.prefix, k.scopes, k.last_used_at, t.id, e.version, e.changed_at
+    FROM opsconsole_apikey k
+    LEFT JOIN opsconsole_tenant t ON t.ref = %s
+    LEFT JOIN founder_tenantenforcement e ON e.tenant_id = t.id
+    WHERE k.key_hash = %s AND k.revoked_at IS NULL
+"""
+
+
+def tenant_enforcement(ref: str, *, current: str, now: datetime | None = None) -> dict:
+    """The tenant's enforcement answer; `current` is its stamp as read from PostgreSQL in this
+    request. From the process memo, else Redis, else PostgreSQL — whichever holds `current`."""
+    snapshot = _memo.get(ref)
+    if snapshot is None or snapshot["stamp"] != current:
+        snapshot = _from_redis(ref)
+        if snapshot is None or snapshot["stamp"] != current:
+            snapshot = load_snapshot(ref)
+            _to_redis(snapshot)
+        _remember(snapshot)
     return answer(snapshot, now)
 
 
-def cache_key(epoch: int, ref: str) -> str:
-    return f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:founder:enforcement:{epoch}:{ref}"
+# The memo holds at most this many tenants; past that it starts over (cheaper than an LRU, and
+# a refill costs one Redis read per tenant).
+MEMO_SIZE = 50_000
+_memo: dict[str, dict] = {}
 
 
-def _cached(key: str) -> dict | None:
-    """The cached snapshot, or None on a miss, a tombstone or any Redis trouble."""
+def _remember(snapshot: dict) -> None:
+    if len(_memo) >= MEMO_SIZE:
+        _memo.clear()
+    _memo[snapshot["tenant"]] = snapshot
+
+
+def cache_key(ref: str) -> str:
+    return f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:founder:enforcement:{ref}"
+
+
+def _from_redis(ref: str) -> dict | None:
     try:
-        raw = _redis().get(key)
+        raw = _redis().get(cache_key(ref))
     except RedisError as exc:
         _redis_failed(exc)
         return None
-    if raw is None:
-        return None
-    _version, kind, body = raw.decode().split("|", 2)
-    return json.loads(body) if kind == ENTRY else None
+    return json.loads(raw) if raw is not None else None
 
 
-def cache_snapshot(key: str, snapshot: dict) -> bool:
+def _to_redis(snapshot: dict) -> None:
     body = json.dumps(snapshot, separators=(",", ":"))
-    return _store(key, snapshot["version"], ENTRY, body, settings.ENFORCEMENT_CACHE_SECONDS)
-
-
-def _store(key: str, version: int, kind: str, body: str, ttl: int) -> bool:
-    """Write unless Redis holds something newer; False if Redis could not be reached."""
     try:
-        client = _redis()
-        client.register_script(_STORE)(keys=[key], args=[version, f"{version}|{kind}|{body}", ttl])
+        _redis().set(cache_key(snapshot["tenant"]), body, ex=settings.ENFORCEMENT_CACHE_SECONDS)
     except RedisError as exc:
         _redis_failed(exc)
-        return False
-    return True
 
 
 # After a failure, this process leaves Redis alone for a second: with Redis unreachable, every
@@ -230,39 +251,30 @@ def serialize_changes() -> EnforcementClock:
 
 def tenant_changed(tenant: Tenant) -> int:
     """Record a change of the tenant's enforcement in the current transaction; returns its
-    version. Fences the cache before the commit and refreshes it after."""
+    version. The cache is refreshed once the change has committed."""
     if not connection.in_atomic_block:
         raise RuntimeError("an enforcement change belongs inside its transaction")
-    clock = serialize_changes()
-    version = clock.version + 1
+    version = serialize_changes().version + 1
     EnforcementClock.objects.filter(pk=1).update(version=version)
     TenantEnforcement.objects.update_or_create(
         tenant=tenant, defaults={"version": version, "changed_at": timezone.now()}
     )
-    key = cache_key(clock.cache_epoch, tenant.ref)
-    if not _store(key, version, TOMBSTONE, "", settings.ENFORCEMENT_TOMBSTONE_SECONDS):
-        _advance_epoch()
     ref = tenant.ref
     after_commit(lambda: refresh(ref))
     return version
 
 
 def refresh(ref: str) -> None:
-    """After a commit: put the tenant's committed facts in the cache. If Redis cannot take them,
-    move the epoch on so no entry from before the change is ever read again."""
+    """After a commit: put the tenant's committed facts in Redis (and this process's memo), so
+    the next question is answered without reading them from PostgreSQL. If Redis misses this,
+    nothing is wrong — only slower: entries are checked against the committed stamp."""
     snapshot = load_snapshot(ref)
-    if snapshot is None:
-        return
-    if not cache_snapshot(cache_key(current_epoch(), ref), snapshot):
-        _advance_epoch()
+    if snapshot is not None:
+        _to_redis(snapshot)
+        _remember(snapshot)
 
 
-def _advance_epoch() -> None:
-    EnforcementClock.objects.filter(pk=1).update(cache_epoch=F("cache_epoch") + 1)
-    log.warning("enforcement.cache_epoch_advanced", reason="Redis unreachable during a change")
-
-
-# --- The change feed ------------------------------------------------------------------------------
+# --- The change feed and pages --------------------------------------------------------------------
 
 
 def changes_since(version: int, *, limit: int, now: datetime | None = None) -> list[dict]:

@@ -234,18 +234,15 @@ class FounderAction(models.Model):
 
 
 class EnforcementClock(models.Model):
-    """One row (id 1): the enforcement version and the cache epoch.
+    """One row (id 1): the enforcement version.
 
-    Every enforcement change takes the next `version` with an UPDATE of this row, so the row lock
+    Every enforcement change takes the next version with an UPDATE of this row, so the row lock
     orders the changes: a change's version is handed out only after every earlier one has
     committed or rolled back, and a reader who has seen version N has seen everything below it.
-    `cache_epoch` names the current generation of cache keys; it moves on whenever a change could
-    not reach Redis, which makes every entry cached before the change unreachable at its commit.
     """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     version = models.BigIntegerField(default=0)
-    cache_epoch = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -253,11 +250,12 @@ class EnforcementClock(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"version {self.version}, cache epoch {self.cache_epoch}"
+        return f"version {self.version}"
 
 
 class TenantEnforcement(models.Model):
-    """The version of a tenant's last enforcement change: what the change feed is read from."""
+    """A tenant's last enforcement change: its version (what the change feed is read from) and
+    time — together the stamp every cached answer is checked against."""
 
     tenant = models.OneToOneField(
         Tenant, primary_key=True, on_delete=models.CASCADE, related_name="enforcement"

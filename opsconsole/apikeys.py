@@ -43,6 +43,14 @@ def generate_key() -> tuple[str, str]:
     return f"oc_{prefix}_{secrets.token_urlsafe(32)}", prefix
 
 
+def note_use(api_key: ApiKey) -> None:
+    """Keep `last_used_at` to the minute, without a write on every request."""
+    now = timezone.now()
+    last_used = api_key.last_used_at
+    if last_used is None or (now - last_used).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+
+
 class ServicePrincipal:
     """`request.user` for a request authenticated by an API key: signed in, but not a person."""
 
@@ -78,10 +86,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         api_key = self.find_key(hash_key(raw))
         if api_key is None:
             raise exceptions.AuthenticationFailed("Unknown or revoked API key.")
-        now = timezone.now()
-        last_used = api_key.last_used_at
-        if last_used is None or (now - last_used).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
-            ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        note_use(api_key)
         return ServicePrincipal(api_key), api_key
 
     def find_key(self, key_hash: str) -> ApiKey | None:

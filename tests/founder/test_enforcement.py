@@ -2,6 +2,7 @@
 commits and never before, that expiry holds even from cache, and that answers stay right with
 Redis down — or back with entries from before a change it missed."""
 
+import json
 import os
 import signal
 from datetime import timedelta
@@ -14,7 +15,6 @@ from django.utils import timezone
 from django_redis import get_redis_connection
 
 from founder import enforcement
-from founder.models import EnforcementClock
 from founder.operations import founder_action_reverse, founder_actions_expire
 from opsconsole.models import Tenant
 from tests.concurrency import run_concurrently
@@ -25,9 +25,21 @@ from tests.servers import RedisServer
 CHANGES = "/api/v1/enforcement/changes"
 
 
-def cached_raw(tenant: Tenant) -> bytes | None:
-    key = enforcement.cache_key(enforcement.current_epoch(), tenant.ref)
-    return get_redis_connection("default").get(key)
+def in_redis(tenant: Tenant) -> dict | None:
+    raw = get_redis_connection("default").get(enforcement.cache_key(tenant.ref))
+    return json.loads(raw) if raw is not None else None
+
+
+def put_in_redis(snapshot: dict) -> None:
+    """Write an entry as a Redis that missed later changes would still hold it."""
+    key = enforcement.cache_key(snapshot["tenant"])
+    get_redis_connection("default").set(key, json.dumps(snapshot))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_memo():
+    """Each test starts with this process's memo empty, as a fresh web process would."""
+    enforcement._memo.clear()
 
 
 def ask_elsewhere(client, tenant) -> dict:
@@ -82,13 +94,27 @@ def test_unknown_tenants_are_404_and_services_need_the_scope(enforcement_client,
 
 
 @pytest.mark.django_db(transaction=True)
-def test_from_a_warm_cache_the_answer_costs_one_query(enforcement_client):
+def test_from_a_warm_cache_the_answer_costs_one_query(enforcement_client, throttle):
     tenant = TenantFactory()
+    throttle(tenant, 50)
     ask(enforcement_client, tenant)
     with CaptureQueriesContext(connection) as queries:
-        assert ask(enforcement_client, tenant)["state"] == "active"
+        assert ask(enforcement_client, tenant)["state"] == "throttled"
     assert len(queries) == 1, [query["sql"] for query in queries]
     assert "opsconsole_apikey" in queries[0]["sql"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_another_process_finds_the_answer_in_redis(enforcement_client, throttle):
+    """The memo is per process; what one process read or refreshed, the others take from Redis
+    instead of reading the actions again."""
+    tenant = TenantFactory()
+    throttle(tenant, 50)
+    assert in_redis(tenant)["actions"][0]["throttle_rpm"] == 50  # refreshed at the commit
+    enforcement._memo.clear()  # as in another process
+    with CaptureQueriesContext(connection) as queries:
+        assert ask(enforcement_client, tenant)["throttle_rpm"] == 50
+    assert not any("founder_founderaction" in query["sql"] for query in queries)
 
 
 # --- Visible at the commit, never before ----------------------------------------------------------
@@ -101,37 +127,38 @@ def test_a_change_shows_the_moment_it_commits_and_not_before(enforcement_client,
     with transaction.atomic():
         action = freeze(tenant)
         assert ask_elsewhere(enforcement_client, tenant)["state"] == "active"
-    assert ask(enforcement_client, tenant)["state"] == "frozen"
-    assert cached_raw(tenant).startswith(b"%d|E|" % ask(enforcement_client, tenant)["version"])
+    answer = ask(enforcement_client, tenant)
+    assert answer["state"] == "frozen"
+    assert in_redis(tenant)["version"] == answer["version"]
     founder_action_reverse(actor=founder, action=action, reason="Fixed on their side.").unwrap()
     assert ask(enforcement_client, tenant)["state"] == "active"
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_reader_holding_what_it_read_before_the_commit_cannot_put_it_back(
-    enforcement_client, freeze
-):
-    """The race: a reader misses the cache, reads PostgreSQL, and stores what it read only after
-    a change committed and refreshed the cache. Its older version is refused."""
+def test_an_entry_from_before_a_change_is_never_served(enforcement_client, freeze):
+    """The race: a reader read PostgreSQL before a change committed and writes what it read to
+    the cache after the change's own refresh. The entry's stamp is not the committed one, so it
+    is not used (and the next reader puts the right one back)."""
     tenant = TenantFactory()
     before = enforcement.load_snapshot(tenant.ref)
     freeze(tenant)
-    key = enforcement.cache_key(enforcement.current_epoch(), tenant.ref)
-    assert enforcement.cache_snapshot(key, before)  # Redis answered ...
-    assert ask(enforcement_client, tenant)["state"] == "frozen"  # ... and kept the newer entry
+    put_in_redis(before)
+    enforcement._memo[tenant.ref] = before
+    assert ask(enforcement_client, tenant)["state"] == "frozen"
+    assert in_redis(tenant)["version"] > before["version"]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_during_the_change_readers_answer_from_postgresql_and_store_nothing(
-    enforcement_client, freeze
-):
+def test_an_entry_from_another_copy_of_the_database_is_never_served(enforcement_client, freeze):
+    """Same tenant, same version, different history (a restored copy, a test database): the
+    change's time in the stamp tells them apart."""
     tenant = TenantFactory()
-    ask(enforcement_client, tenant)
-    with transaction.atomic():
-        freeze(tenant)
-        assert b"|T|" in cached_raw(tenant)  # the fence, before the commit
-        assert ask_elsewhere(enforcement_client, tenant)["state"] == "active"
-        assert b"|T|" in cached_raw(tenant)  # the reader could not store its older answer
+    freeze(tenant)
+    ours = enforcement.load_snapshot(tenant.ref)
+    theirs = {**ours, "stamp": f"{ours['version']}@2020-01-01T00:00:00+00:00", "actions": []}
+    put_in_redis(theirs)
+    enforcement._memo.clear()
+    assert ask(enforcement_client, tenant)["state"] == "frozen"
 
 
 # --- Expiry from cache ----------------------------------------------------------------------------
@@ -271,6 +298,7 @@ def test_with_redis_down_answers_come_from_postgresql_and_stay_right(
     assert ask(enforcement_client, tenant)["state"] == "active"
     own_redis.stop()
     action = freeze(tenant)
+    enforcement._memo.clear()  # another process: neither memo nor Redis to help
     assert ask(enforcement_client, tenant)["state"] == "frozen"
     founder_action_reverse(actor=founder, action=action, reason="Reversed while Redis is down.")
     assert ask(enforcement_client, tenant)["state"] == "active"
@@ -278,47 +306,41 @@ def test_with_redis_down_answers_come_from_postgresql_and_stay_right(
     assert ask(enforcement_client, tenant)["state"] == "active"
     freeze(tenant)
     assert ask(enforcement_client, tenant)["state"] == "frozen"
-    assert cached_raw(tenant) is not None
+    assert in_redis(tenant)["actions"]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_redis_unreachable_during_a_change_never_serves_its_older_entry(
+def test_a_redis_that_missed_a_change_never_serves_its_older_entry(
     own_redis, enforcement_client, freeze
 ):
-    """Redis stalls (it keeps its data) while a freeze commits, so the fence times out; when it
-    answers again it still holds the entry from before the freeze."""
+    """Redis stalls (it keeps its data) while a freeze commits, so the refresh times out; it
+    answers again still holding the entry from before the freeze."""
     tenant = TenantFactory()
     assert ask(enforcement_client, tenant)["state"] == "active"
-    epoch = enforcement.current_epoch()
-    stale_key = enforcement.cache_key(epoch, tenant.ref)
-    stale_entry = get_redis_connection("default").get(stale_key)
+    stale = in_redis(tenant)
     os.kill(own_redis.process.pid, signal.SIGSTOP)
     try:
         freeze(tenant)
     finally:
         os.kill(own_redis.process.pid, signal.SIGCONT)
-    assert enforcement.current_epoch() > epoch  # moved on in the freeze's own transaction
     enforcement.forget_redis_failures()
-    # The timed-out writes may still land once Redis wakes; one that got lost would leave this:
-    get_redis_connection("default").set(stale_key, stale_entry)
+    put_in_redis(stale)  # whatever the timed-out write did, this is what a lost one leaves
+    enforcement._memo.clear()
     assert ask(enforcement_client, tenant)["state"] == "frozen"
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_refresh_lost_after_the_commit_moves_the_epoch_on(own_redis, enforcement_client, freeze):
-    """Redis takes the fence, then goes away before the refresh; when it comes back from an
-    older snapshot with the entry from before, that entry is never read."""
+def test_a_redis_restarted_from_an_old_snapshot_never_serves_it(
+    own_redis, enforcement_client, freeze
+):
     tenant = TenantFactory()
     ask(enforcement_client, tenant)
-    stale_key = enforcement.cache_key(enforcement.current_epoch(), tenant.ref)
-    stale_entry = get_redis_connection("default").get(stale_key)
-    epoch = enforcement.current_epoch()
-    with transaction.atomic():
-        freeze(tenant)
-        own_redis.stop()
-    assert EnforcementClock.objects.get().cache_epoch > epoch
+    stale = in_redis(tenant)
+    freeze(tenant)
+    own_redis.stop()
     back_up(own_redis)
-    get_redis_connection("default").set(stale_key, stale_entry)  # restored from a snapshot
+    put_in_redis(stale)  # restored from a snapshot taken before the freeze
+    enforcement._memo.clear()
     assert ask(enforcement_client, tenant)["state"] == "frozen"
 
 
@@ -327,5 +349,5 @@ def test_the_freeze_itself_works_with_redis_down(own_redis, enforcement_client, 
     own_redis.stop()
     tenant = TenantFactory()
     action = freeze(tenant, duration_minutes=30)
-    assert action.pk and ask(enforcement_client, tenant)["until"] is not None
+    assert ask(enforcement_client, tenant)["until"] is not None
     assert timezone.now() < action.expires_at
