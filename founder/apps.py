@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 
+from founder.panels import TenantPanel
 from opsconsole.navigation import NavItem
 from opsconsole.roles import CARE_AGENT, CARE_LEAD, FOUNDER, SRE
 
@@ -27,3 +28,14 @@ class FounderConfig(AppConfig):
     )
     # The founder's pulse takes this over once it exists.
     home = {FOUNDER: "founder:tenant_list"}
+    # The incidents app may take this over with its own template when its pages exist.
+    tenant_panels = (
+        TenantPanel(
+            "Incidents",
+            template="founder/_tenant_incidents.html",
+            rows="incidents.selectors.tenant_incident_list",
+            permission="incidents.view_incident",
+            order=10,
+            empty="No incident has touched this tenant.",
+        ),
+    )

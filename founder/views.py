@@ -14,13 +14,13 @@ from founder import operations, selectors
 from founder.filters import FounderActionFilter, TenantFilter
 from founder.forms import FreezeForm, OverrideForm, ReverseForm, ThrottleForm
 from founder.models import FounderAction
+from founder.panels import tenant_panels_for
 from founder.rules import FROZEN
-from incidents.selectors import incident_get, tenant_incident_list
+from incidents.selectors import incident_get
 from opsconsole.models import Tenant
 from opsconsole.registry import Actor
 from opsconsole.web import page_of, render_page, require_perm
 
-TENANT_INCIDENTS_SHOWN = 20
 FREEZE = "founder.freeze_tenant"
 THROTTLE = "founder.throttle_tenant"
 REVERSE = "founder.reverse_founderaction"
@@ -54,7 +54,7 @@ def tenant_detail(request, ref: str):
         "state": tenant.enforcement_state,
         "in_force": _with_reverse_forms(user, in_force),
         "past": [action for action in actions if action not in in_force],
-        "incidents": tenant_incident_list(tenant=tenant)[:TENANT_INCIDENTS_SHOWN],
+        "panels": tenant_panels_for(user, tenant),
         "freeze_form": (
             FreezeForm(tenant=tenant)
             if user.has_perm(FREEZE) and tenant.enforcement_state.state != FROZEN

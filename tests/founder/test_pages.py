@@ -119,7 +119,8 @@ def test_the_tenant_page_shows_state_actions_in_force_past_actions_and_incidents
     assert context["state"].state == "throttled" and context["state"].action_id == strict.pk
     assert context["in_force"] == [strict, loose]
     assert [action.pk for action in context["past"]] == [old.pk]
-    assert list(context["incidents"]) == [incident]
+    [incidents] = context["panels"]
+    assert incidents.panel.title == "Incidents" and incidents.rows == [incident]
     html = response.content.decode()
     assert 'data-dialog-open="freeze-dialog"' in html and 'id="freeze-dialog"' in html
     assert f'data-confirm-text="{tenant.name}"' in html
@@ -142,6 +143,21 @@ def test_a_care_agent_sees_the_state_but_no_buttons_and_is_refused_a_direct_post
         client.post(f"/founder/actions/{action.pk}/reverse/", {"reason": REASON}).status_code == 403
     )
     assert FounderAction.objects.get().status == ActionStatus.ACTIVE
+
+
+def test_apps_add_their_sections_to_the_tenant_page_for_those_who_may_see_them(
+    login, tenant, incident
+):
+    assert login("finance").get(detail(tenant)).context["panels"][0].rows == [incident]
+    assert "Override" not in login("finance").get(detail(tenant)).content.decode()
+    assert login("auditor").get(detail(tenant)).context["panels"][0].rows == [incident]
+
+
+def test_founders_land_on_the_tenants_and_find_founder_pages_under_operate(login):
+    client = login("founder")
+    assert client.get("/").url == TENANTS
+    sections = dict(client.get(TENANTS).context["nav_sections"])
+    assert {"Tenants", "Founder actions"} <= {item.label for item in sections["Operate"]}
 
 
 def test_an_unknown_tenant_is_404(login):
@@ -287,3 +303,11 @@ def test_the_log_filters_and_the_detail_shows_the_history(login, tenant, freeze,
     detail_page = client.get(action.get_absolute_url()).content.decode()
     assert "founder.freeze_tenant" in detail_page and REASON in detail_page
     assert "reverse-" not in detail_page  # an auditor reads, and reverses nothing
+
+
+def test_the_admin_lists_founder_actions_and_changes_none(login, tenant, freeze):
+    action = freeze(tenant)
+    client = login("admin")
+    assert tenant.ref in client.get("/admin/founder/founderaction/").content.decode()
+    assert client.get(f"/admin/founder/founderaction/{action.pk}/change/").status_code == 200
+    assert client.post(f"/admin/founder/founderaction/{action.pk}/delete/").status_code == 403
