@@ -296,10 +296,8 @@ INCIDENT_REGRESSION_WINDOW = timedelta(days=int(env("INCIDENT_REGRESSION_DAYS", 
 
 # --- Founder actions and enforcement -----------------------------------------------------------
 
-# How long a tenant's enforcement facts stay in Redis (each change replaces them at its commit),
-# and how long a change's tombstone keeps readers on PostgreSQL if its refresh never arrives.
+# How long a tenant's enforcement facts stay in Redis (each change rewrites them at its commit).
 ENFORCEMENT_CACHE_SECONDS = int(env("ENFORCEMENT_CACHE_SECONDS", "600"))
-ENFORCEMENT_TOMBSTONE_SECONDS = int(env("ENFORCEMENT_TOMBSTONE_SECONDS", "30"))
 
 # --- Logging -------------------------------------------------------------------------------------
 
