@@ -35,7 +35,8 @@ from tests.factories import UserFactory
 ROOT = Path(__file__).resolve().parent.parent
 TENANTS = 2000
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
-CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
+THREADS = int(os.environ.get("BENCH_THREADS", "1"))  # more than 1: gunicorn's gthread workers
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "4"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "4"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 FREEZES = 20
@@ -99,7 +100,7 @@ def start_server(port: int) -> subprocess.Popen:
             "gunicorn",
             "opsconsole.wsgi:application",
             *("--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS)),
-            *("--worker-class", "sync", "--backlog", "256", "--log-level", "warning"),
+            *("--threads", str(THREADS), "--backlog", "256", "--log-level", "warning"),
         ],
         cwd=ROOT,
         env=env,
