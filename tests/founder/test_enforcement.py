@@ -47,6 +47,32 @@ def ask_elsewhere(client, tenant) -> dict:
     return run_concurrently(lambda: ask(client, tenant), 1)[0]
 
 
+@pytest.fixture
+def own_redis(tmp_path):
+    """A Redis of this test's own, as the console's cache: it may stop, pause and inspect it
+    (the shared one is flushed by other test processes at any moment)."""
+    server = RedisServer(tmp_path / "redis").start()
+    cache = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": server.url,
+        "KEY_PREFIX": "founder-redis-down",
+        "OPTIONS": {
+            "IGNORE_EXCEPTIONS": True,
+            "SOCKET_CONNECT_TIMEOUT": 0.25,
+            "SOCKET_TIMEOUT": 0.25,
+        },
+    }
+    with override_settings(CACHES={"default": cache}):
+        yield server
+    server.stop()
+    enforcement.forget_redis_failures()
+
+
+def back_up(server: RedisServer) -> None:
+    server.start()
+    enforcement.forget_redis_failures()
+
+
 # --- Answers --------------------------------------------------------------------------------------
 
 
@@ -105,7 +131,7 @@ def test_from_a_warm_cache_the_answer_costs_one_query(enforcement_client, thrott
 
 
 @pytest.mark.django_db(transaction=True)
-def test_another_process_finds_the_answer_in_redis(enforcement_client, throttle):
+def test_another_process_finds_the_answer_in_redis(own_redis, enforcement_client, throttle):
     """The memo is per process; what one process read or refreshed, the others take from Redis
     instead of reading the actions again."""
     tenant = TenantFactory()
@@ -121,7 +147,9 @@ def test_another_process_finds_the_answer_in_redis(enforcement_client, throttle)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_change_shows_the_moment_it_commits_and_not_before(enforcement_client, founder, freeze):
+def test_a_change_shows_the_moment_it_commits_and_not_before(
+    own_redis, enforcement_client, founder, freeze
+):
     tenant = TenantFactory()
     assert ask(enforcement_client, tenant)["state"] == "active"  # now cached
     with transaction.atomic():
@@ -135,7 +163,7 @@ def test_a_change_shows_the_moment_it_commits_and_not_before(enforcement_client,
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_entry_from_before_a_change_is_never_served(enforcement_client, freeze):
+def test_an_entry_from_before_a_change_is_never_served(own_redis, enforcement_client, freeze):
     """The race: a reader read PostgreSQL before a change committed and writes what it read to
     the cache after the change's own refresh. The entry's stamp is not the committed one, so it
     is not used (and the next reader puts the right one back)."""
@@ -149,7 +177,9 @@ def test_an_entry_from_before_a_change_is_never_served(enforcement_client, freez
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_entry_from_another_copy_of_the_database_is_never_served(enforcement_client, freeze):
+def test_an_entry_from_another_copy_of_the_database_is_never_served(
+    own_redis, enforcement_client, freeze
+):
     """Same tenant, same version, different history (a restored copy, a test database): the
     change's time in the stamp tells them apart."""
     tenant = TenantFactory()
@@ -263,31 +293,6 @@ def test_versions_follow_the_commit_order_of_simultaneous_changes(founder, enfor
 
 
 # --- Redis down -----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def own_redis(tmp_path):
-    """A Redis this test starts, stops and pauses itself, as the console's cache."""
-    server = RedisServer(tmp_path / "redis").start()
-    cache = {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": server.url,
-        "KEY_PREFIX": "founder-redis-down",
-        "OPTIONS": {
-            "IGNORE_EXCEPTIONS": True,
-            "SOCKET_CONNECT_TIMEOUT": 0.25,
-            "SOCKET_TIMEOUT": 0.25,
-        },
-    }
-    with override_settings(CACHES={"default": cache}):
-        yield server
-    server.stop()
-    enforcement.forget_redis_failures()
-
-
-def back_up(server: RedisServer) -> None:
-    server.start()
-    enforcement.forget_redis_failures()
 
 
 @pytest.mark.django_db(transaction=True)
