@@ -24,6 +24,7 @@ from opsconsole.web import page_of, render_page, require_perm
 FREEZE = "founder.freeze_tenant"
 THROTTLE = "founder.throttle_tenant"
 REVERSE = "founder.reverse_founderaction"
+PAST_SHOWN = 25  # the rest is in the founder actions log, filtered by tenant
 
 
 # --- Tenants --------------------------------------------------------------------------------------
@@ -45,15 +46,16 @@ def tenant_list(request):
 @require_perm("opsconsole.view_tenant")
 def tenant_detail(request, ref: str):
     tenant = _tenant_or_404(ref)
-    actions = list(selectors.tenant_action_list(tenant=tenant))
+    actions = selectors.tenant_action_list(tenant=tenant)
     now = timezone.now()
-    in_force = [action for action in actions if action.counts_at(now)]
+    in_force = [action for action in actions.active() if action.counts_at(now)]
+    past = actions.exclude(pk__in=[action.pk for action in in_force])[:PAST_SHOWN]
     user = request.user
     context = {
         "tenant": tenant,
         "state": tenant.enforcement_state,
         "in_force": _with_reverse_forms(user, in_force),
-        "past": [action for action in actions if action not in in_force],
+        "past": past,
         "panels": tenant_panels_for(user, tenant),
         "freeze_form": (
             FreezeForm(tenant=tenant)
