@@ -25,7 +25,7 @@ from incidents.models import (
     Severity,
     TimelineEntry,
 )
-from opsconsole.models import User
+from opsconsole.models import Tenant, User
 
 # The columns the list shows; the rest (context, notes) stays in the database until a detail
 # page asks for it.
@@ -318,3 +318,11 @@ def affected_user_get(*, incident_id: int, user_ref: str) -> AffectedUser | None
 def incident_by_pk(*, pk: int) -> Incident | None:
     """An incident a platform service refers to by id (no viewer: services see every incident)."""
     return Incident.objects.filter(pk=pk).first()
+
+
+# --- For the founder's tenant page.
+
+
+def tenant_incident_list(*, tenant: Tenant) -> QuerySet[Incident]:
+    """The incidents that touched the tenant, most recently seen first."""
+    return Incident.objects.filter(tenant_links__tenant=tenant).order_by("-last_seen_at", "-id")

@@ -29,4 +29,7 @@ app.conf.beat_schedule = {
     "incidents-end-suppressions": {"task": "incidents.end_suppressions", "schedule": 60.0},
     # Batches fold each other's count deltas as they arrive; this folds what a burst left behind.
     "incidents-fold-counters": {"task": "incidents.fold_counters", "schedule": 10.0},
+    # Expired founder actions stop counting at their expiry time regardless; this records them
+    # and publishes the change to the enforcement feed.
+    "founder-expire-actions": {"task": "founder.expire_actions", "schedule": 15.0},
 }

@@ -7,13 +7,18 @@ from opsconsole.selectors import runtime_switch_get
 
 
 def current_item(request, sections) -> str:
-    """The sidebar item for this page: its own view, else the first item of its app."""
+    """The sidebar item for this page: its own view, else the item of the same entity
+    (founder:action_detail → founder:action_list), else the first item of its app."""
     match = getattr(request, "resolver_match", None)
     if match is None:
         return ""
     items = [item for _, section_items in sections for item in section_items]
     for item in items:
         if item.url_name == match.view_name:
+            return item.url_name
+    entity = match.view_name.rsplit("_", 1)[0] + "_"
+    for item in items:
+        if item.url_name.startswith(entity):
             return item.url_name
     for item in items:
         if item.namespace and item.namespace == match.namespace:

@@ -40,6 +40,9 @@ log = structlog.get_logger(__name__)
 
 # The operation running in this thread, for the outbox to note which operation emitted an event.
 current_operation: ContextVar[str] = ContextVar("current_operation", default="")
+# Its history context: pghistory merges a nested operation's context into the outer one's, so the
+# outer operation puts its own back when the nested one returns.
+_history_context: ContextVar[dict | None] = ContextVar("history_context", default=None)
 
 
 # --- Who acts -----------------------------------------------------------------------------------
@@ -282,12 +285,19 @@ def execute(spec: OperationSpec, actor: Actor, kwargs: dict[str, Any]) -> Result
         if isinstance(kwargs.get("reason"), str):
             context["reason"] = kwargs["reason"][:500]
         token = current_operation.set(spec.name)
+        outer = _history_context.get()
+        context_token = _history_context.set(context)
         try:
             with pghistory.context(**context), transaction.atomic():
                 value = spec.func(actor=actor, **kwargs)
                 record = _record(spec, actor, kwargs, value, mode, started, request_id)
         finally:
             current_operation.reset(token)
+            _history_context.reset(context_token)
+            if outer is not None:
+                # Rows the outer operation writes next belong to it (and, pghistory keeping one
+                # context per transaction, so does the whole transaction's history).
+                pghistory.context(**outer)
     except Exception as exc:
         error = _as_operation_error(exc, spec)
         record = _record_failure(spec, actor, kwargs, error, request_id, started)

@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from opsconsole.models import JobRun, OperationRecord, RuntimeSwitch
+from opsconsole.models import JobRun, OperationRecord, RuntimeSwitch, Tenant
 
 
 def job_list(*, status: str = "", name: str = "") -> QuerySet[JobRun]:
@@ -31,3 +31,8 @@ def runtime_switch_get() -> RuntimeSwitch:
     return (
         RuntimeSwitch.objects.filter(pk=1).select_related("changed_by").first() or RuntimeSwitch()
     )
+
+
+def tenant_list() -> QuerySet[Tenant]:
+    """Every tenant; callers filter (Tenant.objects.search and friends) and order."""
+    return Tenant.objects.all()

@@ -305,6 +305,11 @@ INCIDENT_REGRESSION_WINDOW = timedelta(days=int(env("INCIDENT_REGRESSION_DAYS", 
 INCIDENT_CLOCK_SKEW_SECONDS = int(env("INCIDENT_CLOCK_SKEW_SECONDS", "300"))
 INCIDENT_EVENT_MAX_AGE_DAYS = int(env("INCIDENT_EVENT_MAX_AGE_DAYS", "30"))
 
+# --- Founder actions and enforcement -----------------------------------------------------------
+
+# How long a tenant's enforcement facts stay in Redis (each change rewrites them at its commit).
+ENFORCEMENT_CACHE_SECONDS = int(env("ENFORCEMENT_CACHE_SECONDS", "600"))
+
 # --- Logging -------------------------------------------------------------------------------------
 
 LOG_FORMAT = env("LOG_FORMAT", "console")  # "json" in production

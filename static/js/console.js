@@ -70,6 +70,12 @@
     }
   });
 
+  // A typed confirmation marked wrong is judged again when it is edited; until then the browser
+  // would refuse the submit before the check above could clear it.
+  document.addEventListener("input", function (event) {
+    if (event.target.name === "confirm_text") event.target.setCustomValidity("");
+  });
+
   document.addEventListener("change", function (event) {
     const box = event.target;
     if (box.dataset && box.dataset.selectAll) {

@@ -48,6 +48,12 @@ def duplicate(*, actor: Actor, ref: str) -> None:
     create_tenant.spec.func(actor=actor, ref=ref)
 
 
+@operation("tests.outer", permission="opsconsole.add_tenant", into=local)
+def outer_then_own_write(*, actor: Actor, ref: str, reason: str) -> Tenant:
+    create_tenant(actor=actor, ref=f"{ref}-INNER").unwrap()
+    return create_tenant.spec.func(actor=actor, ref=ref)
+
+
 @pytest.fixture
 def admin_actor(make_user):
     return Actor(user=make_user("admin"))
@@ -102,6 +108,15 @@ def test_a_unique_violation_is_a_conflict(admin_actor):
 def test_unwrap_raises_the_error_for_callers_inside_other_operations(admin_actor, tenant):
     with pytest.raises(Invalid):
         refuse(actor=admin_actor, tenant=tenant).unwrap()
+
+
+def test_after_a_nested_operation_history_names_the_outer_one(admin_actor):
+    """pghistory keeps one context per transaction; the operation the person called names it."""
+    from pghistory.models import Events
+
+    tenant = outer_then_own_write(actor=admin_actor, ref="TEN-7", reason="Outer reason").unwrap()
+    context = Events.objects.tracks(tenant).get().pgh_context
+    assert context["operation"] == "tests.outer" and context["reason"] == "Outer reason"
 
 
 def test_api_keys_need_the_operations_scope_and_the_system_may_call_anything(service, system):
