@@ -260,6 +260,8 @@ SPECTACULAR_SETTINGS = {
         "IncidentStatusEnum": "incidents.models.Status.choices",
         "ProposalStatusEnum": "compensation.models.Status.choices",
         "IssueStatusEnum": "compensation.models.IssueStatus.choices",
+        "FounderActionTypeEnum": "founder.models.ActionType.choices",
+        "FounderActionStatusEnum": "founder.models.ActionStatus.choices",
     },
 }
 
