@@ -30,14 +30,15 @@ from opsconsole.models import JobRun, JobStatus
 log = structlog.get_logger(__name__)
 
 
-def enqueue(task, *args: Any, **kwargs: Any) -> bool:
-    """Send a task to the broker without retrying; False (and a log line) if Redis is down.
+def enqueue(task, *args: Any, countdown: float | None = None, **kwargs: Any) -> bool:
+    """Send a task to the broker without retrying (to run `countdown` seconds from now, if
+    given); False (and a log line) if Redis is down.
 
     Only for work that something else picks up again — beat's sweeps, queued JobRuns re-sent by
     `resend_queued_jobs` — so a lost send delays work but never loses it.
     """
     try:
-        task.apply_async(args=args, kwargs=kwargs, retry=False)
+        task.apply_async(args=args, kwargs=kwargs, countdown=countdown, retry=False)
     except Exception as exc:
         log.warning("task.enqueue_failed", task=task.name, error=str(exc))
         return False

@@ -13,6 +13,8 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from math import inf
+from time import monotonic
 from uuid import UUID
 
 from django.conf import settings
@@ -70,19 +72,41 @@ def errors_ingest(*, actor: Actor, events: list[ErrorEventIn]) -> IngestSummary:
     _regress_recent([fp for fp in by_print if fp not in incidents], now, incidents, actor)
     _open_new([fp for fp in by_print if fp not in incidents], by_print, now, incidents)
     stored = _insert_events(by_print, incidents, now)
-    if stored and fold(actor=actor, now=now) is None:
-        # Someone else is folding and cannot see this batch yet: fold it once it commits.
-        after_commit(_fold_later)
+    if stored:
+        _fold_or_defer(actor, now)
     accepted = sum(stored.values())
     return IngestSummary(
         accepted=accepted, duplicates=len(events) - accepted, incident_ids=sorted(stored)
     )
 
 
-def _fold_later() -> None:
+# When this process last folded inline, and until when a deferred fold it asked for is due.
+_last_inline_fold = -inf
+_deferred_fold_due = -inf
+
+
+def _fold_or_defer(actor: Actor, now: datetime) -> None:
+    """Fold inline when this process has not folded within the fold interval and nobody else is
+    folding, so a quiet batch's counters are current when it returns. Otherwise leave the deltas
+    to one deferred fold at the end of the interval: under a burst, one fold applies the deltas
+    of many batches instead of every batch updating the same incidents again."""
+    global _last_inline_fold
+    interval = settings.INCIDENT_FOLD_INTERVAL_SECONDS
+    if monotonic() - _last_inline_fold >= interval and fold(actor=actor, now=now) is not None:
+        _last_inline_fold = monotonic()
+        return
+    after_commit(lambda: _defer_fold(interval))
+
+
+def _defer_fold(interval: float) -> None:
+    """Ask for a fold at the end of the interval, unless one is due then already."""
+    global _deferred_fold_due
+    if monotonic() < _deferred_fold_due:
+        return
     from incidents.tasks import fold_counters_task
 
-    enqueue(fold_counters_task)
+    if enqueue(fold_counters_task, countdown=interval):
+        _deferred_fold_due = monotonic() + interval
 
 
 def _group(events: list[ErrorEventIn]) -> dict[str, list[ErrorEventIn]]:

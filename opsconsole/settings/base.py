@@ -306,6 +306,9 @@ INCIDENT_REGRESSION_WINDOW = timedelta(days=int(env("INCIDENT_REGRESSION_DAYS", 
 # Error events may be stamped this far in the future (senders' clocks drift) and this far back.
 INCIDENT_CLOCK_SKEW_SECONDS = int(env("INCIDENT_CLOCK_SKEW_SECONDS", "300"))
 INCIDENT_EVENT_MAX_AGE_DAYS = int(env("INCIDENT_EVENT_MAX_AGE_DAYS", "30"))
+# A web process folds count deltas inline at most this often; batches in between are folded
+# together by one deferred fold (incidents/operations/ingest.py).
+INCIDENT_FOLD_INTERVAL_SECONDS = float(env("INCIDENT_FOLD_INTERVAL_SECONDS", "1"))
 
 # --- Founder actions and enforcement -----------------------------------------------------------
 

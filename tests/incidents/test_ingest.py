@@ -1,6 +1,8 @@
 """Ingestion: deduplicated, grouped race-safely, counted per batch, escalated, regressed."""
 
 from datetime import timedelta
+from math import inf
+from time import monotonic
 
 import psycopg
 import pytest
@@ -10,6 +12,7 @@ from django.utils import timezone
 
 from incidents.models import CountDelta, ErrorEvent, Incident, IncidentTenant, Status, TimelineEntry
 from incidents.operations import counters_fold, errors_ingest, incident_resolve
+from incidents.operations import ingest as ingest_module
 from incidents.operations.fold import FOLD_LOCK
 from opsconsole.models import OutboxEvent
 from tests.concurrency import run_concurrently
@@ -151,6 +154,25 @@ def test_a_batch_that_cannot_fold_leaves_its_counts_for_the_next_fold(make_event
     assert Incident.objects.get().event_count == 7 and not CountDelta.objects.exists()
     counters_fold(actor=system).unwrap()
     assert Incident.objects.get().event_count == 7
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_is_folded_once_at_the_end_of_the_fold_interval(
+    make_event, system, settings, monkeypatch
+):
+    """The first batch folds inline; batches within the interval leave their deltas to one
+    deferred fold, asked for once."""
+    settings.INCIDENT_FOLD_INTERVAL_SECONDS = 60
+    monkeypatch.setattr(ingest_module, "_last_inline_fold", -inf)
+    monkeypatch.setattr(ingest_module, "_deferred_fold_due", -inf)
+    errors_ingest(actor=system, events=[make_event() for _ in range(2)]).unwrap()
+    assert Incident.objects.get().event_count == 2
+    for _ in range(3):
+        errors_ingest(actor=system, events=[make_event() for _ in range(5)]).unwrap()
+    assert Incident.objects.get().event_count == 2 and CountDelta.objects.count() == 3
+    assert ingest_module._deferred_fold_due > monotonic()  # one fold asked for, due in 60 s
+    counters_fold(actor=system).unwrap()
+    assert Incident.objects.get().event_count == 17 and not CountDelta.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)
